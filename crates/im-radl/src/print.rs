@@ -1,0 +1,214 @@
+//! The plain-text printer: the reference's `str(RADL)` layout, with its two
+//! defects fixed so that printing then parsing gives the same model back:
+//! single quotes inside strings are escaped (`\'`), and recipes are written
+//! between `@begin` and `@end` without adding newlines.
+
+use std::fmt::{self, Display, Formatter, Write};
+
+use crate::model::{
+    Ansible, Configure, Contextualize, ContextualizeItem, Deploy, Description, Feature, FeatureRef,
+    Features, Network, Radl, SoftFeatures, System, Value,
+};
+
+/// Writes a string literal. IM-compat: the reference does not escape `'`, which
+/// makes such values unparsable; we write `\'`, which both parsers read back.
+fn write_str_lit(f: &mut Formatter<'_>, s: &str) -> fmt::Result {
+    f.write_char('\'')?;
+    f.write_str(&s.replace('\'', "\\'"))?;
+    f.write_char('\'')
+}
+
+/// Displays one feature as `name op value` (used in error messages too).
+pub struct FeatureDisplay<'a>(pub &'a Feature);
+
+impl Display for FeatureDisplay<'_> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        let ft = self.0;
+        match &ft.value {
+            Value::Features(inner) => write!(f, "{} contains ({})", ft.name, inner),
+            Value::List(list) => {
+                write!(f, "{} {} [", ft.name, ft.op.as_str())?;
+                for (i, s) in list.iter().enumerate() {
+                    if i > 0 {
+                        f.write_char(',')?;
+                    }
+                    write_str_lit(f, s)?;
+                }
+                f.write_char(']')
+            }
+            Value::Str(s) => {
+                write!(f, "{} {} ", ft.name, ft.op.as_str())?;
+                write_str_lit(f, s)
+            }
+            Value::Number(n) => write!(f, "{} {} {}{}", ft.name, ft.op.as_str(), n, ft.unit),
+        }
+    }
+}
+
+impl Display for SoftFeatures {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        write!(f, "soft {} ( {} )", self.weight, self.features)
+    }
+}
+
+impl Display for Features {
+    /// Features joined by ` and⏎`.
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        for (i, item) in self.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" and\n")?;
+            }
+            match item {
+                FeatureRef::Feature(ft) => write!(f, "{}", FeatureDisplay(ft))?,
+                FeatureRef::Soft(s) => write!(f, "{s}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Display for Network {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        if self.reference {
+            write!(f, "network {} ", self.id)
+        } else {
+            write!(f, "network {} ( {} )", self.id, self.features)
+        }
+    }
+}
+
+impl Display for System {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        if self.reference {
+            write!(f, "system {} ", self.name)
+        } else {
+            write!(f, "system {} (\n{}\n)\n", self.name, self.features)
+        }
+    }
+}
+
+impl Display for Ansible {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        write!(f, "ansible {} ({})", self.id, self.features)
+    }
+}
+
+impl Display for Description {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        write!(f, "description {} ({})", self.id, self.features)
+    }
+}
+
+impl Display for Configure {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match (&self.recipes, self.reference) {
+            (_, true) => write!(f, "configure {}", self.name),
+            (None, false) => write!(f, "configure {} ()", self.name),
+            (Some(r), false) => {
+                // IM-compat: the reference writes `@begin\n{r}\n@end`, so every
+                // store/load cycle grows the recipe by two newlines. The text after
+                // `@begin` up to the line end is already part of the recipe.
+                let nl = if r.ends_with('\n') { "" } else { "\n" };
+                write!(f, "configure {} (\n@begin{}{}@end\n)", self.name, r, nl)
+            }
+        }
+    }
+}
+
+impl Display for Deploy {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        write!(f, "deploy {} {}", self.system, self.vm_number)?;
+        if let Some(c) = &self.cloud_id {
+            write!(f, " {c}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Display for ContextualizeItem {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        let step = if self.step.is_zero() {
+            String::new()
+        } else {
+            format!("step {}", self.step)
+        };
+        let with = match &self.ctxt_tool {
+            Some(t) => format!("with {t}"),
+            None => String::new(),
+        };
+        write!(
+            f,
+            "system {} configure {} {} {}",
+            self.system, self.configure, step, with
+        )
+    }
+}
+
+impl Display for Contextualize {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        if !self.is_present() {
+            return Ok(());
+        }
+        let items = self.items.as_ref().filter(|i| !i.is_empty());
+        let options = self.options.as_ref().filter(|o| !o.is_empty());
+        if items.is_none() && options.is_none() {
+            return f.write_str("contextualize ()");
+        }
+        f.write_str("contextualize ")?;
+        if !self.max_time.is_zero() {
+            write!(f, "{}", self.max_time)?;
+        }
+        f.write_str(" (\n")?;
+        for o in options.into_iter().flat_map(|o| o.values()) {
+            writeln!(f, "option {}", FeatureDisplay(o))?;
+        }
+        for (i, item) in items.into_iter().flat_map(|i| i.values()).enumerate() {
+            if i > 0 {
+                f.write_char('\n')?;
+            }
+            write!(f, "{item}")?;
+        }
+        f.write_str("\n)")
+    }
+}
+
+impl Display for Radl {
+    /// The document in the reference's `str()` layout.
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        if let Some(d) = &self.description {
+            writeln!(f, "{d}")?;
+        }
+        let mut first = true;
+        let mut sep = |f: &mut Formatter<'_>| {
+            if first {
+                first = false;
+                Ok(())
+            } else {
+                f.write_char('\n')
+            }
+        };
+        for a in &self.ansible_hosts {
+            sep(f)?;
+            write!(f, "{a}")?;
+        }
+        for n in &self.networks {
+            sep(f)?;
+            write!(f, "{n}")?;
+        }
+        for s in &self.systems {
+            sep(f)?;
+            write!(f, "{s}")?;
+        }
+        for c in &self.configures {
+            sep(f)?;
+            write!(f, "{c}")?;
+        }
+        sep(f)?;
+        write!(f, "{}", self.contextualize)?;
+        for d in &self.deploys {
+            sep(f)?;
+            write!(f, "{d}")?;
+        }
+        Ok(())
+    }
+}

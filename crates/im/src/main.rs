@@ -1,0 +1,2 @@
+//! The `im` binary.
+fn main() {}
