@@ -256,14 +256,14 @@ pub(crate) fn tokenize(src: &str) -> Vec<Token> {
                     }
                 }
                 let text: String = chars[start..i].iter().collect();
+                // Integers beyond i64 become floats (Python has big ints); a
+                // literal beyond f64 is capped so that it prints back as digits.
+                let as_float =
+                    || Number::Float(text.parse::<f64>().unwrap_or(f64::MAX).min(f64::MAX));
                 let n = if float {
-                    Number::Float(text.parse().unwrap_or(f64::INFINITY))
+                    as_float()
                 } else {
-                    // Integers beyond i64 become floats (Python has big ints).
-                    match text.parse::<i64>() {
-                        Ok(v) => Number::Int(v),
-                        Err(_) => Number::Float(text.parse().unwrap_or(f64::INFINITY)),
-                    }
+                    text.parse::<i64>().map_or_else(|_| as_float(), Number::Int)
                 };
                 out.push(Token {
                     tok: Tok::Number(n),

@@ -61,6 +61,7 @@ fn token_value(t: &Tok) -> String {
         Tok::LBrack => "'['".into(),
         Tok::RBrack => "']'".into(),
         Tok::Comma => "','".into(),
+        Tok::Number(Number::Float(f)) => crate::units::python_float_repr(*f),
         Tok::Number(n) => n.to_string(),
         Tok::Eq => "'='".into(),
         Tok::Lt => "'<'".into(),

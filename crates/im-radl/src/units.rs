@@ -70,11 +70,14 @@ fn python_round(v: f64) -> i64 {
     r as i64
 }
 
+/// Numbers as RADL text: like Python's `str()` but never in exponent notation,
+/// which RADL cannot read back (IM-compat: the reference prints `1e+16`).
 impl fmt::Display for Number {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Number::Int(i) => write!(f, "{i}"),
-            Number::Float(v) => f.write_str(&python_float_repr(*v)),
+            Number::Float(v) if v.is_finite() && v.fract() == 0.0 => write!(f, "{v}.0"),
+            Number::Float(v) => write!(f, "{v}"),
         }
     }
 }

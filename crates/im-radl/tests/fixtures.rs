@@ -1,6 +1,8 @@
 //! Every RADL document under `../shared/fixtures/radl/` against what the
 //! reference (`radl==1.3.5`) produced for it.
 
+#![allow(clippy::unwrap_used)] // test helpers: a panic is the failure report
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
