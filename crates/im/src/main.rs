@@ -1,2 +1,43 @@
-//! The `im` binary.
-fn main() {}
+//! The `im` binary: the Infrastructure Manager's command line.
+//!
+//! This module owns argument parsing and exit codes; each command group lives in
+//! its own module under `cmd/`.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+
+/// The Infrastructure Manager: deploy and configure virtual infrastructures.
+#[derive(Parser)]
+#[command(name = "im", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check, convert and format RADL documents offline.
+    #[command(subcommand)]
+    Radl(cmd::radl::RadlCommand),
+    /// Check IM authorization files offline.
+    #[command(subcommand)]
+    Auth(cmd::auth::AuthCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Radl(c) => cmd::radl::run(c),
+        Command::Auth(c) => cmd::auth::run(c),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
