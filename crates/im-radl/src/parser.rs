@@ -451,7 +451,11 @@ impl Parser {
             Some(Tok::LBrack) => {
                 let mut list = Vec::new();
                 if let Some(Tok::Str(s)) = self.peek() {
-                    list.push(s.clone());
+                    // IM-compat: the reference's grammar action drops a leading
+                    // empty string (`['', 'a']` is `['a']`).
+                    if !s.is_empty() {
+                        list.push(s.clone());
+                    }
                     self.i += 1;
                 }
                 while self.peek() == Some(&Tok::Comma) {

@@ -7,7 +7,9 @@ use std::process::{Command, Output, Stdio};
 use serde_json::Value;
 
 fn shared(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared")
+        .join(rel)
 }
 
 fn im(args: &[&str], stdin: Option<&str>) -> Output {
@@ -35,7 +37,9 @@ fn radl_check_accepts_a_valid_document_and_says_what_it_holds() {
     let file = shared("fixtures/radl/test.radl");
     let out = im(&["radl", "check", file.to_str().expect("utf-8 path")], None);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("valid RADL (3 systems, 2 networks, 4 configures, 2 deploys)"));
+    assert!(
+        text(&out.stdout).contains("valid RADL (3 systems, 2 networks, 4 configures, 2 deploys)")
+    );
 }
 
 #[test]
@@ -44,16 +48,23 @@ fn radl_check_reports_the_line_and_column_of_a_syntax_error() {
     let out = im(&["radl", "check", file.to_str().expect("utf-8 path")], None);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
-    assert!(err.contains("01.radl:3:13: Line 3: Parse error in: LexToken(GE,'>=',3,41)"), "{err}");
+    assert!(
+        err.contains("01.radl:3:13: Line 3: Parse error in: LexToken(GE,'>=',3,41)"),
+        "{err}"
+    );
     assert!(err.contains("expected 'and' or ')'"), "{err}");
 }
 
 #[test]
 fn radl_check_runs_the_semantic_checks_too() {
-    let out = im(&["radl", "check", "-"], Some("system a (cpu.arch = 'i686')\ndeploy a 1\n"));
+    let out = im(
+        &["radl", "check", "-"],
+        Some("system a (cpu.arch = 'i686')\ndeploy a 1\n"),
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        text(&out.stderr).contains("<stdin>:1:11: Line 1: Invalid value; expected one of ['I386', 'X86_64']"),
+        text(&out.stderr)
+            .contains("<stdin>:1:11: Line 1: Invalid value; expected one of ['I386', 'X86_64']"),
         "{}",
         text(&out.stderr)
     );
@@ -101,7 +112,10 @@ fn auth_check_prints_the_entries_with_secrets_masked() {
     let first = &report["items"][0];
     assert_eq!(first["username"], "user");
     assert_eq!(first["password"], "***");
-    assert!(!text(&out.stdout).contains("semi;colon"), "a password leaked");
+    assert!(
+        !text(&out.stdout).contains("semi;colon"),
+        "a password leaked"
+    );
     assert_eq!(report["clouds"][0]["id"], "q1");
 }
 
@@ -109,7 +123,9 @@ fn auth_check_prints_the_entries_with_secrets_masked() {
 fn auth_check_rejects_an_invalid_cloud_id() {
     let out = im(
         &["auth", "check", "-"],
-        Some("type = InfrastructureManager; username = u; password = p\nid = 2cloud; type = Dummy\n"),
+        Some(
+            "type = InfrastructureManager; username = u; password = p\nid = 2cloud; type = Dummy\n",
+        ),
     );
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("Incorrect value in auth item id: 2cloud"));

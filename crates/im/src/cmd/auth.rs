@@ -39,5 +39,9 @@ pub fn run(cmd: AuthCommand) -> anyhow::Result<ExitCode> {
             report["id_error"].as_str().unwrap_or("invalid auth data")
         );
     }
-    Ok(if valid { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

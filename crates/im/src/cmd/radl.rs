@@ -84,14 +84,21 @@ pub fn run(cmd: RadlCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         RadlCommand::Check(_) => println!(
             "{}: valid RADL ({} systems, {} networks, {} configures, {} deploys)",
-            if input.file == "-" { "<stdin>" } else { &input.file },
+            if input.file == "-" {
+                "<stdin>"
+            } else {
+                &input.file
+            },
             radl.systems.len(),
             radl.networks.len(),
             radl.configures.len(),
             radl.deploys.len()
         ),
         RadlCommand::Json(_) => {
-            println!("{}", serde_json::to_string_pretty(&sort_keys(radl_to_json(&radl)))?)
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&sort_keys(radl_to_json(&radl)))?
+            )
         }
         RadlCommand::Fmt(_) => println!("{}", radl.to_string().trim_end()),
     }
