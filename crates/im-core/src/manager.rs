@@ -1,0 +1,394 @@
+//! The `Manager`: every operation of the IM API, on infrastructures held in
+//! memory and persisted through the [`Store`].
+//!
+//! Concurrency: each infrastructure has an async operation lock that serializes
+//! its mutations (cloud calls included) and a snapshot (`Arc<Infrastructure>`)
+//! that reads take without waiting; a mutation works on a copy, writes it to
+//! the store with compare-and-set, then publishes it. Reads never call a cloud
+//! and never write the database.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use im_auth::{AuthData, BoxFuture, ImUser, OidcVerifier, is_authorized};
+use im_radl::{Conflict, Feature, FeatureItem, Missing, Operator, Radl, System, Value as RValue};
+use indexmap::IndexMap;
+use serde_json::{Value, json};
+use tokio::sync::Mutex as AsyncMutex;
+
+use crate::connector::{CloudConnector, ConnectorFactory, VmRef};
+use crate::error::ImError;
+use crate::model::{Infrastructure, Vm, now_secs};
+use crate::settings::{BootMode, Settings};
+use crate::store::{Store, StoreError, VmChanges};
+
+/// A request body: the RADL to apply and, when it came as TOSCA, the template.
+#[derive(Debug, Clone, Default)]
+pub struct Deployment {
+    /// The RADL (converted from TOSCA when `tosca` is set).
+    pub radl: Radl,
+    /// The TOSCA template text, when the body was TOSCA.
+    pub tosca: Option<String>,
+}
+
+impl Deployment {
+    /// A RADL-only deployment.
+    pub fn radl(radl: Radl) -> Self {
+        Deployment { radl, tosca: None }
+    }
+}
+
+/// `GET …/state`: the infrastructure state and each VM's.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct InfState {
+    /// Aggregated state.
+    pub state: String,
+    /// State per VM id.
+    pub vm_states: IndexMap<String, String>,
+}
+
+/// One infrastructure: its mutation lock and its current snapshot.
+pub(crate) struct Slot {
+    pub(crate) op: AsyncMutex<()>,
+    pub(crate) snap: RwLock<Arc<Infrastructure>>,
+}
+
+impl Slot {
+    pub(crate) fn get(&self) -> Arc<Infrastructure> {
+        match self.snap.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    fn set(&self, inf: Infrastructure) {
+        let inf = Arc::new(inf);
+        match self.snap.write() {
+            Ok(mut g) => *g = inf,
+            Err(p) => *p.into_inner() = inf,
+        }
+    }
+}
+
+/// The OIDC verifier used until the service wires an HTTP one: every token
+/// is refused with a clear reason.
+struct NoOidc;
+
+impl OidcVerifier for NoOidc {
+    fn user_info<'a>(&'a self, _: &'a str, _: &'a str) -> BoxFuture<'a, Result<Value, String>> {
+        Box::pin(async { Err("OIDC token validation is not configured on this server".into()) })
+    }
+
+    fn introspect<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a str,
+        _: &'a str,
+        _: &'a str,
+    ) -> BoxFuture<'a, Result<Value, String>> {
+        Box::pin(async { Err("OIDC token validation is not configured on this server".into()) })
+    }
+}
+
+/// The Infrastructure Manager.
+pub struct Manager {
+    pub(crate) settings: Settings,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) connectors: Arc<dyn ConnectorFactory>,
+    verifier: Arc<dyn OidcVerifier>,
+    /// Loaded infrastructures.
+    slots: Mutex<HashMap<String, Arc<Slot>>>,
+    /// Every infrastructure that is not deleted, oldest first, with its owners.
+    index: RwLock<IndexMap<String, Vec<ImUser>>>,
+    /// Background work (async create/destroy), awaited at shutdown.
+    tasks: Mutex<tokio::task::JoinSet<()>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Manager {
+    /// Opens the manager on a store: reads the index of infrastructures (not
+    /// their bodies, which load on first use).
+    pub async fn start(
+        settings: Settings,
+        store: Arc<dyn Store>,
+        connectors: Arc<dyn ConnectorFactory>,
+    ) -> Result<Arc<Manager>, ImError> {
+        Self::start_with_verifier(settings, store, connectors, Arc::new(NoOidc)).await
+    }
+
+    /// [`Manager::start`] with an OIDC verifier for token-based identities.
+    pub async fn start_with_verifier(
+        settings: Settings,
+        store: Arc<dyn Store>,
+        connectors: Arc<dyn ConnectorFactory>,
+        verifier: Arc<dyn OidcVerifier>,
+    ) -> Result<Arc<Manager>, ImError> {
+        let entries = store.load_index().await?;
+        let mut index = IndexMap::with_capacity(entries.len());
+        for e in entries.into_iter().rev() {
+            index.insert(e.id, e.owners);
+        }
+        Ok(Arc::new(Manager {
+            settings,
+            store,
+            connectors,
+            verifier,
+            slots: Mutex::new(HashMap::new()),
+            index: RwLock::new(index),
+            tasks: Mutex::new(tokio::task::JoinSet::new()),
+        }))
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Waits for background work (async creates and destroys) to finish.
+    pub async fn shutdown(&self) {
+        let mut set = std::mem::take(&mut *lock(&self.tasks));
+        while set.join_next().await.is_some() {}
+    }
+
+    /// Runs `fut` in the background, tracked for shutdown.
+    pub(crate) fn spawn(&self, fut: impl std::future::Future<Output = ()> + Send + 'static) {
+        let mut tasks = lock(&self.tasks);
+        // Reap finished tasks so the set does not grow.
+        while tasks.try_join_next().is_some() {}
+        tasks.spawn(fut);
+    }
+
+    // ----- identity ---------------------------------------------------------
+
+    pub(crate) fn check_boot_mode(&self, allowed_in_read_delete: bool) -> Result<(), ImError> {
+        match self.settings.boot_mode {
+            BootMode::Normal => Ok(()),
+            BootMode::ReadDelete if allowed_in_read_delete => Ok(()),
+            _ => Err(ImError::DisabledFunction),
+        }
+    }
+
+    /// Validates the IM credentials of a request (`check_auth_data`).
+    pub(crate) async fn check_auth(&self, auth: &AuthData) -> Result<Vec<ImUser>, ImError> {
+        Ok(
+            im_auth::check_auth_data(auth, &self.settings.auth, now_secs(), &*self.verifier)
+                .await?,
+        )
+    }
+
+    // ----- loading ----------------------------------------------------------
+
+    /// The slot of an infrastructure the caller may use.
+    pub(crate) async fn slot(&self, id: &str, users: &[ImUser]) -> Result<Arc<Slot>, ImError> {
+        let slot = self.load_slot(id).await?;
+        let inf = slot.get();
+        if !is_authorized(&inf.owners, users) {
+            return Err(ImError::UnauthorizedUser);
+        }
+        if inf.deleted {
+            return Err(ImError::DeletedInfrastructure);
+        }
+        Ok(slot)
+    }
+
+    async fn load_slot(&self, id: &str) -> Result<Arc<Slot>, ImError> {
+        if let Some(s) = lock(&self.slots).get(id) {
+            return Ok(s.clone());
+        }
+        let known = match self.index.read() {
+            Ok(i) => i.contains_key(id),
+            Err(p) => p.into_inner().contains_key(id),
+        };
+        if !known {
+            return Err(ImError::IncorrectInfrastructure);
+        }
+        let stored = self
+            .store
+            .load(id)
+            .await?
+            .ok_or(ImError::IncorrectInfrastructure)?;
+        if stored.deleted {
+            return Err(ImError::IncorrectInfrastructure);
+        }
+        let inf = Infrastructure::from_stored(&stored)
+            .map_err(|e| ImError::Store(format!("infrastructure {id} cannot be read: {e}")))?;
+        let slot = Arc::new(Slot {
+            op: AsyncMutex::new(()),
+            snap: RwLock::new(Arc::new(inf)),
+        });
+        // Another request may have loaded it meanwhile: keep the first.
+        Ok(lock(&self.slots)
+            .entry(id.to_string())
+            .or_insert(slot)
+            .clone())
+    }
+
+    // ----- writing ----------------------------------------------------------
+
+    /// Persists a new infrastructure and registers it.
+    pub(crate) async fn insert(&self, mut inf: Infrastructure) -> Result<Arc<Slot>, ImError> {
+        inf.version = 1;
+        self.store.insert(&inf.to_stored()).await?;
+        let id = inf.id.clone();
+        let owners = inf.owners.clone();
+        let slot = Arc::new(Slot {
+            op: AsyncMutex::new(()),
+            snap: RwLock::new(Arc::new(inf)),
+        });
+        lock(&self.slots).insert(id.clone(), slot.clone());
+        match self.index.write() {
+            Ok(mut i) => i.insert(id, owners),
+            Err(p) => p.into_inner().insert(id, owners),
+        };
+        Ok(slot)
+    }
+
+    /// Writes a modified copy with compare-and-set and publishes it. Must be
+    /// called with the slot's operation lock held.
+    pub(crate) async fn commit(
+        &self,
+        slot: &Slot,
+        mut inf: Infrastructure,
+        vms: VmChanges<'_>,
+    ) -> Result<(), ImError> {
+        inf.version += 1;
+        match self.store.update(&inf.to_stored(), vms).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict(id)) => {
+                return Err(ImError::Store(format!(
+                    "infrastructure {id} was modified by another writer; retry"
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        if inf.deleted {
+            match self.index.write() {
+                Ok(mut i) => i.shift_remove(&inf.id),
+                Err(p) => p.into_inner().shift_remove(&inf.id),
+            };
+            lock(&self.slots).remove(&inf.id);
+        } else {
+            let owners = inf.owners.clone();
+            match self.index.write() {
+                Ok(mut i) => {
+                    if let Some(o) = i.get_mut(&inf.id) {
+                        *o = owners;
+                    }
+                }
+                Err(p) => {
+                    if let Some(o) = p.into_inner().get_mut(&inf.id) {
+                        *o = owners;
+                    }
+                }
+            }
+        }
+        slot.set(inf);
+        Ok(())
+    }
+
+    /// The ids of the infrastructures the caller may see, newest first.
+    pub(crate) fn visible_ids(&self, users: &[ImUser]) -> Vec<String> {
+        let read = |i: &IndexMap<String, Vec<ImUser>>| {
+            i.iter()
+                .rev()
+                .filter(|(_, owners)| is_authorized(owners, users))
+                .map(|(id, _)| id.clone())
+                .collect()
+        };
+        match self.index.read() {
+            Ok(i) => read(&i),
+            Err(p) => read(&p.into_inner()),
+        }
+    }
+
+    /// The connector for a cloud of the request.
+    pub(crate) fn connector(
+        &self,
+        cloud: &im_auth::CloudInfo,
+    ) -> Result<Arc<dyn CloudConnector>, ImError> {
+        self.connectors.connector(cloud).map_err(ImError::Failed)
+    }
+
+    /// The connector for the cloud of an existing VM, with the request's
+    /// credentials for that cloud.
+    pub(crate) fn vm_connector(
+        &self,
+        vm: &Vm,
+        auth: &AuthData,
+    ) -> Result<Arc<dyn CloudConnector>, ImError> {
+        // The VM's cloud must still be among the request's clouds.
+        let cloud = auth
+            .clouds()
+            .into_iter()
+            .find(|c| c.type_ == vm.cloud.type_ && c.server == vm.cloud.server)
+            .unwrap_or_else(|| vm.cloud.clone());
+        self.connector(&cloud)
+    }
+}
+
+/// A reference to a VM for connector calls.
+pub(crate) fn vm_ref(inf_id: &str, vm: &Vm) -> VmRef {
+    VmRef {
+        inf_id: inf_id.to_string(),
+        im_id: vm.im_id,
+        cloud_id: vm.cloud_id.clone().unwrap_or_default(),
+        info: vm.info.clone(),
+    }
+}
+
+/// Finds a VM by its id text: unknown → `Invalid VM ID`, destroyed → `Deleted VM.`
+pub(crate) fn find_vm<'a>(inf: &'a Infrastructure, vm: &str) -> Result<&'a Vm, ImError> {
+    let id: i64 = vm.trim().parse().map_err(|_| ImError::IncorrectVm)?;
+    let v = inf
+        .vms
+        .iter()
+        .find(|v| v.im_id == id)
+        .ok_or(ImError::IncorrectVm)?;
+    if v.destroy {
+        return Err(ImError::DeletedVm);
+    }
+    Ok(v)
+}
+
+/// Sets a string feature on the first system of a RADL.
+pub(crate) fn set_system_str(radl: &mut Radl, name: &str, value: &str) {
+    if let Some(s) = radl.systems.first_mut() {
+        s.features
+            .set_value(name, RValue::Str(value.to_string()), "");
+    }
+}
+
+/// The JSON of one property of a system, as `GET …/vms/<id>/<prop>` shows it:
+/// numbers in base units, strings, lists, `contains` blocks as `{name: {…}}`.
+pub(crate) fn property_json(system: &System, prop: &str) -> Option<Value> {
+    let apps = system.features.get_contains(prop);
+    if !apps.is_empty() {
+        let mut tmp = System::new("p");
+        for app in apps {
+            let f = Feature::new(prop, Operator::Contains, RValue::Features(app.clone()));
+            let _ = tmp
+                .features
+                .add(FeatureItem::Feature(f), Conflict::Other, Missing::Other);
+        }
+        let j = im_radl::system_to_json(&tmp);
+        let mut out = serde_json::Map::new();
+        for item in j.get(prop)?.as_array()? {
+            let name = item.get("name").and_then(Value::as_str).unwrap_or_default();
+            out.insert(name.to_string(), item.clone());
+        }
+        return Some(Value::Object(out));
+    }
+    let f = system.features.get_feature(prop)?;
+    Some(match &f.value {
+        RValue::Number(_) => match f.base_number()? {
+            im_radl::Number::Int(i) => json!(i),
+            im_radl::Number::Float(x) => json!(x),
+        },
+        RValue::Str(s) => json!(s),
+        RValue::List(l) => json!(l),
+        RValue::Features(_) => return None,
+    })
+}

@@ -1,0 +1,100 @@
+//! Persistence: the `Store` trait the core writes through, and the records it
+//! exchanges. Backends live in `im-store` (SQLite, PostgreSQL, MySQL).
+//!
+//! An infrastructure is one row (its own fields, as the reference's export JSON
+//! without `vm_list`) plus one row per VM, each with a version, so that a VM
+//! state change rewrites one small row and concurrent writers are detected.
+
+use async_trait::async_trait;
+use im_auth::ImUser;
+use serde_json::{Map, Value};
+
+/// A persistence failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A compare-and-set update lost: someone else wrote a newer version.
+    #[error("version conflict on infrastructure {0}")]
+    Conflict(String),
+    /// An insert of an id that exists.
+    #[error("infrastructure {0} already exists")]
+    Exists(String),
+    /// The backend failed (connection, SQL, corrupt row).
+    #[error("{0}")]
+    Backend(String),
+}
+
+/// One VM as stored: its IM id and the reference's VM dict.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredVm {
+    /// IM id, unique in the infrastructure, never reused.
+    pub im_id: i64,
+    /// The reference's serialized VM (`id`, `im_id`, `state`, `info`, …).
+    pub data: Map<String, Value>,
+}
+
+/// One infrastructure as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredInf {
+    /// Infrastructure id (a UUID).
+    pub id: String,
+    /// Version for compare-and-set; 1 on insert, +1 on each update.
+    pub version: i64,
+    /// Destroyed (kept as a tombstone).
+    pub deleted: bool,
+    /// Owners: the validated IM credentials of the creator (and later additions).
+    pub owners: Vec<ImUser>,
+    /// Creation time, seconds since the epoch.
+    pub created_at: i64,
+    /// The infrastructure's fields in the reference's export JSON, without
+    /// `vm_list` and `auth`.
+    pub data: Map<String, Value>,
+    /// Every VM, destroyed ones included, in IM id order.
+    pub vms: Vec<StoredVm>,
+}
+
+/// What listing and authorization need without loading bodies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexEntry {
+    /// Infrastructure id.
+    pub id: String,
+    /// Owners.
+    pub owners: Vec<ImUser>,
+    /// Creation time, seconds since the epoch.
+    pub created_at: i64,
+}
+
+/// Which VM rows an update rewrites.
+#[derive(Debug, Clone, Copy)]
+pub enum VmChanges<'a> {
+    /// Only the infrastructure row.
+    None,
+    /// These VMs (by IM id), inserted or replaced.
+    Some(&'a [i64]),
+    /// Every VM.
+    All,
+}
+
+/// A database of infrastructures. Implementations must be safe to share
+/// between tasks and, for PostgreSQL/MySQL, between processes.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Every infrastructure that is not deleted: id, owners, creation time,
+    /// newest first. Used at start-up and for listing; never loads bodies.
+    async fn load_index(&self) -> Result<Vec<IndexEntry>, StoreError>;
+
+    /// One infrastructure with its VMs (also a deleted one), or `None`.
+    async fn load(&self, id: &str) -> Result<Option<StoredInf>, StoreError>;
+
+    /// Inserts a new infrastructure (its `version` is stored as given).
+    async fn insert(&self, inf: &StoredInf) -> Result<(), StoreError>;
+
+    /// Writes `inf` if the stored version is `inf.version - 1`
+    /// (else [`StoreError::Conflict`]); rewrites the VM rows named by `vms`.
+    async fn update(&self, inf: &StoredInf, vms: VmChanges<'_>) -> Result<(), StoreError>;
+
+    /// Every infrastructure, deleted ones included, for `/stats`.
+    async fn load_all(&self) -> Result<Vec<StoredInf>, StoreError>;
+
+    /// Whether the database answers (health checks).
+    async fn ping(&self) -> Result<(), StoreError>;
+}
