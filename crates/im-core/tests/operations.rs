@@ -1,0 +1,412 @@
+//! The operations of the core on the Dummy cloud, with an in-memory store that
+
+#![allow(clippy::unwrap_used)] // a panic is the failure report
+//! behaves like the real ones (compare-and-set versions, tombstones).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use im_auth::{AuthData, parse_auth_header};
+use im_core::{
+    Deployment, ImError, IndexEntry, Manager, Settings, Store, StoreError, StoredInf, VmChanges,
+};
+use im_radl::parse_radl;
+
+#[derive(Default)]
+struct MemStore {
+    rows: Mutex<HashMap<String, StoredInf>>,
+    order: Mutex<Vec<String>>,
+}
+
+#[async_trait]
+impl Store for MemStore {
+    async fn load_index(&self) -> Result<Vec<IndexEntry>, StoreError> {
+        let rows = self.rows.lock().unwrap();
+        Ok(self
+            .order
+            .lock()
+            .unwrap()
+            .iter()
+            .rev()
+            .filter_map(|id| rows.get(id))
+            .filter(|r| !r.deleted)
+            .map(|r| IndexEntry {
+                id: r.id.clone(),
+                owners: r.owners.clone(),
+                created_at: r.created_at,
+            })
+            .collect())
+    }
+    async fn load(&self, id: &str) -> Result<Option<StoredInf>, StoreError> {
+        Ok(self.rows.lock().unwrap().get(id).cloned())
+    }
+    async fn insert(&self, inf: &StoredInf) -> Result<(), StoreError> {
+        let mut rows = self.rows.lock().unwrap();
+        if rows.contains_key(&inf.id) {
+            return Err(StoreError::Exists(inf.id.clone()));
+        }
+        rows.insert(inf.id.clone(), inf.clone());
+        self.order.lock().unwrap().push(inf.id.clone());
+        Ok(())
+    }
+    async fn update(&self, inf: &StoredInf, _vms: VmChanges<'_>) -> Result<(), StoreError> {
+        let mut rows = self.rows.lock().unwrap();
+        match rows.get(&inf.id) {
+            Some(old) if old.version == inf.version - 1 => {
+                rows.insert(inf.id.clone(), inf.clone());
+                Ok(())
+            }
+            _ => Err(StoreError::Conflict(inf.id.clone())),
+        }
+    }
+    async fn load_all(&self) -> Result<Vec<StoredInf>, StoreError> {
+        Ok(self.rows.lock().unwrap().values().cloned().collect())
+    }
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+const AUTH: &str =
+    r"type = InfrastructureManager; username = user; password = pass\nid = dummy; type = Dummy";
+const OTHER: &str =
+    r"type = InfrastructureManager; username = other; password = pass\nid = dummy; type = Dummy";
+
+fn auth(h: &str) -> AuthData {
+    parse_auth_header(h).unwrap().into_auth_data(None).unwrap()
+}
+
+fn settings() -> Settings {
+    Settings {
+        delay_between_vm_retries: 0,
+        ..Settings::default()
+    }
+}
+
+async fn manager_on(store: Arc<MemStore>) -> Arc<Manager> {
+    Manager::start(settings(), store, im_connectors::Factory::new())
+        .await
+        .unwrap()
+}
+
+async fn manager() -> Arc<Manager> {
+    manager_on(Arc::new(MemStore::default())).await
+}
+
+fn dep(text: &str) -> Deployment {
+    Deployment::radl(parse_radl(text).unwrap())
+}
+
+const NO_CTXT: &str = "network publica (outbound = 'yes')\nsystem front (cpu.count >= 1 and memory.size >= 512M and net_interface.0.connection = 'publica')\ncontextualize ()\ndeploy front 1";
+
+#[tokio::test]
+async fn a_create_with_contextualization_disabled_ends_configured() {
+    let m = manager().await;
+    let a = auth(AUTH);
+    let id = m
+        .create_infrastructure(dep(NO_CTXT), &a, false)
+        .await
+        .unwrap();
+    let st = m.get_state(&id, &a).await.unwrap();
+    assert_eq!(st.state, "configured");
+    assert_eq!(
+        st.vm_states.get("0").map(String::as_str),
+        Some("configured")
+    );
+    assert_eq!(m.get_infrastructure_info(&id, &a).await.unwrap(), vec![0]);
+}
+
+#[tokio::test]
+async fn a_create_that_asks_for_contextualization_ends_unconfigured_and_says_why() {
+    let m = manager().await;
+    let a = auth(AUTH);
+    let id = m
+        .create_infrastructure(
+            dep("system front (cpu.count >= 1)\ndeploy front 2"),
+            &a,
+            false,
+        )
+        .await
+        .unwrap();
+    let st = m.get_state(&id, &a).await.unwrap();
+    assert_eq!(st.state, "unconfigured");
+    let msg = m.get_contmsg(&id, &a, false).await.unwrap();
+    assert!(msg.contains("never"), "{msg}");
+    assert!(
+        m.get_vm_contmsg(&id, "1", &a)
+            .await
+            .unwrap()
+            .contains("Dummy")
+    );
+}
+
+#[tokio::test]
+async fn an_asynchronous_create_returns_at_once_and_finishes_in_the_background() {
+    let m = manager().await;
+    let a = auth(AUTH);
+    let id = m
+        .create_infrastructure(dep(NO_CTXT), &a, true)
+        .await
+        .unwrap();
+    m.shutdown().await;
+    assert_eq!(m.get_state(&id, &a).await.unwrap().state, "configured");
+}
+
+#[tokio::test]
+async fn vm_ids_are_never_reused_after_a_removal() {
+    let m = manager().await;
+    let a = auth(AUTH);
+    let id = m
+        .create_infrastructure(dep(NO_CTXT), &a, false)
+        .await
+        .unwrap();
+    let added = m
+        .add_resource(&id, dep("system front\ndeploy front 2"), &a, true)
+        .await
+        .unwrap();
+    assert_eq!(added, vec![1, 2]);
+    assert_eq!(m.remove_resource(&id, "1,2", &a, true).await.unwrap(), 2);
+    let again = m
+        .add_resource(&id, dep("system front\ndeploy front 1"), &a, true)
+        .await
+        .unwrap();
+    assert_eq!(again, vec![3]);
+    assert_eq!(
+        m.get_infrastructure_info(&id, &a).await.unwrap(),
+        vec![0, 3]
+    );
+    let err = m.get_vm_info(&id, "1", &a).await.unwrap_err();
+    assert!(matches!(err, ImError::DeletedVm), "{err}");
+    let err = m.get_vm_info(&id, "9", &a).await.unwrap_err();
+    assert!(matches!(err, ImError::IncorrectVm), "{err}");
+}
+
+#[tokio::test]
+async fn other_users_are_refused_and_unknown_ids_are_not_found() {
+    let m = manager().await;
+    let id = m
+        .create_infrastructure(dep(NO_CTXT), &auth(AUTH), false)
+        .await
+        .unwrap();
+    let err = m.get_state(&id, &auth(OTHER)).await.unwrap_err();
+    assert!(matches!(err, ImError::UnauthorizedUser), "{err}");
+    let err = m.get_state("nope", &auth(AUTH)).await.unwrap_err();
+    assert!(matches!(err, ImError::IncorrectInfrastructure), "{err}");
+    assert!(
+        m.list_infrastructures(&auth(OTHER), None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        m.list_infrastructures(&auth(AUTH), None).await.unwrap(),
+        vec![id]
+    );
+}
+
+#[tokio::test]
+async fn a_destroyed_infrastructure_is_not_found_any_more() {
+    let m = manager().await;
+    let a = auth(AUTH);
+    let id = m
+        .create_infrastructure(dep(NO_CTXT), &a, false)
+        .await
+        .unwrap();
+    m.destroy_infrastructure(&id, &a, false, false)
+        .await
+        .unwrap();
+    let err = m.get_state(&id, &a).await.unwrap_err();
+    assert!(matches!(err, ImError::IncorrectInfrastructure), "{err}");
+    let err = m
+        .destroy_infrastructure(&id, &a, false, false)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ImError::IncorrectInfrastructure), "{err}");
+    assert!(m.list_infrastructures(&a, None).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn an_export_imports_back_with_its_id_and_vms() {
+    let m = manager().await;
+    let a = auth(AUTH);
+    let id = m
+        .create_infrastructure(dep(NO_CTXT), &a, false)
+        .await
+        .unwrap();
+    let data = m.export_infrastructure(&id, &a, true).await.unwrap();
+    assert!(matches!(
+        m.get_state(&id, &a).await.unwrap_err(),
+        ImError::IncorrectInfrastructure
+    ));
+    let other = manager().await;
+    let b = auth(OTHER);
+    assert_eq!(other.import_infrastructure(&data, &b).await.unwrap(), id);
+    assert_eq!(other.get_state(&id, &b).await.unwrap().state, "configured");
+    assert_eq!(other.get_owners(&id, &b).await.unwrap(), vec!["other"]);
+    let err = other.import_infrastructure(&data, &b).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "Trying to add an existing infrastructure ID."
+    );
+}
+
+#[tokio::test]
+async fn a_restarted_manager_finds_every_infrastructure_in_the_store() {
+    let store = Arc::new(MemStore::default());
+    let a = auth(AUTH);
+    let id = {
+        let m = manager_on(store.clone()).await;
+        m.create_infrastructure(dep(NO_CTXT), &a, false)
+            .await
+            .unwrap()
+    };
+    let m = manager_on(store).await;
+    assert_eq!(
+        m.list_infrastructures(&a, None).await.unwrap(),
+        vec![id.clone()]
+    );
+    assert_eq!(m.get_state(&id, &a).await.unwrap().state, "configured");
+    let radl = m.get_radl(&id, &a).await.unwrap();
+    assert!(radl.contains("system front"), "{radl}");
+}
+
+#[tokio::test]
+async fn cloud_selection_errors_use_the_reference_messages() {
+    let m = manager().await;
+    let only_im = auth("type = InfrastructureManager; username = user; password = pass");
+    let err = m
+        .create_infrastructure(
+            dep("system a (disk.0.image.url = 'one://x/1')\ndeploy a 1"),
+            &only_im,
+            false,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.to_string(), "No cloud provider available");
+    let err = m
+        .create_infrastructure(dep("system a ()\ndeploy a 1"), &only_im, false)
+        .await
+        .unwrap_err();
+    assert_eq!(err.to_string(), "No VMI obtained from Sites to system 'a'");
+    let err = m
+        .create_infrastructure(
+            dep("system a ()\ndeploy a 1 othercloud"),
+            &auth(AUTH),
+            false,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "No auth data for cloud with ID: othercloud"
+    );
+    let err = m
+        .create_infrastructure(
+            dep("system a (cpu.count = 'x')\ndeploy a 1"),
+            &auth(AUTH),
+            false,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "Line 1: Invalid type; expected <class 'float'>"
+    );
+}
+
+#[tokio::test]
+async fn vm_operations_change_what_the_vm_reports() {
+    let m = manager().await;
+    let a = auth(AUTH);
+    let id = m
+        .create_infrastructure(dep(NO_CTXT), &a, false)
+        .await
+        .unwrap();
+    m.stop_vm(&id, "0", &a).await.unwrap();
+    assert_eq!(m.get_state(&id, &a).await.unwrap().state, "stopped");
+    m.start_vm(&id, "0", &a).await.unwrap();
+    assert_eq!(m.get_state(&id, &a).await.unwrap().state, "configured");
+    let info = m
+        .alter_vm(
+            &id,
+            "0",
+            dep("system front (cpu.count = 4 and memory.size = 2G)"),
+            &a,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        info.systems[0].features.get_number("cpu.count", ""),
+        Some(im_radl::Number::Int(4))
+    );
+    let cpu = m.get_vm_property(&id, "0", "cpu.count", &a).await.unwrap();
+    assert_eq!(cpu, Some(serde_json::json!(4)));
+    let mem = m
+        .get_vm_property(&id, "0", "memory.size", &a)
+        .await
+        .unwrap();
+    assert_eq!(mem, Some(serde_json::json!(2_000_000_000)));
+    assert_eq!(m.get_vm_property(&id, "0", "nope", &a).await.unwrap(), None);
+    let err = m
+        .alter_vm(&id, "0", dep("system other (cpu.count = 4)"), &a)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "Incorrect RADL no system with name front provided."
+    );
+}
+
+#[tokio::test]
+async fn the_listing_filter_is_a_regex_over_the_radl() {
+    let m = manager().await;
+    let a = auth(AUTH);
+    let one = m
+        .create_infrastructure(
+            dep(&format!("description d (name = 'alpha')\n{NO_CTXT}")),
+            &a,
+            false,
+        )
+        .await
+        .unwrap();
+    let _two = m
+        .create_infrastructure(dep(NO_CTXT), &a, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        m.list_infrastructures(&a, Some("name = 'al.ha'"))
+            .await
+            .unwrap(),
+        vec![one]
+    );
+    assert!(matches!(
+        m.list_infrastructures(&a, Some("(")).await.unwrap_err(),
+        ImError::Failed(_)
+    ));
+}
+
+#[tokio::test]
+async fn an_empty_create_is_failed_and_a_dry_run_estimates_per_cloud() {
+    let m = manager().await;
+    let a = auth(AUTH);
+    let id = m
+        .create_infrastructure(Deployment::default(), &a, false)
+        .await
+        .unwrap();
+    assert_eq!(m.get_state(&id, &a).await.unwrap().state, "failed");
+    let est = m
+        .estimate_resources(
+            dep("network p (outbound = 'yes')\nsystem s (cpu.count = 2 and memory.size = 1g and net_interface.0.connection = 'p')\ndeploy s 2"),
+            &a,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        est,
+        serde_json::json!({"dummy": {"cloudType": "Dummy", "cloudEndpoint": "http://:80",
+            "compute": [{"cpuCores": 2, "memoryInMegabytes": 1000, "publicIP": 1},
+                        {"cpuCores": 2, "memoryInMegabytes": 1000, "publicIP": 1}],
+            "storage": []}})
+    );
+}
