@@ -12,6 +12,7 @@ mod launch;
 mod manager;
 mod model;
 mod ops;
+mod reconcile;
 mod settings;
 mod state;
 mod store;

@@ -102,6 +102,10 @@ pub struct Manager {
     index: RwLock<IndexMap<String, Vec<ImUser>>>,
     /// Background work (async create/destroy), awaited at shutdown.
     tasks: Mutex<tokio::task::JoinSet<()>>,
+    /// The last credentials used on each infrastructure, for the background
+    /// refresh (memory only, never stored).
+    creds: Mutex<HashMap<String, AuthData>>,
+    stopping: std::sync::atomic::AtomicBool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -131,7 +135,7 @@ impl Manager {
         for e in entries.into_iter().rev() {
             index.insert(e.id, e.owners);
         }
-        Ok(Arc::new(Manager {
+        let m = Arc::new(Manager {
             settings,
             store,
             connectors,
@@ -139,7 +143,11 @@ impl Manager {
             slots: Mutex::new(HashMap::new()),
             index: RwLock::new(index),
             tasks: Mutex::new(tokio::task::JoinSet::new()),
-        }))
+            creds: Mutex::new(HashMap::new()),
+            stopping: std::sync::atomic::AtomicBool::new(false),
+        });
+        m.spawn_reconciler();
+        Ok(m)
     }
 
     /// The settings.
@@ -147,10 +155,35 @@ impl Manager {
         &self.settings
     }
 
-    /// Waits for background work (async creates and destroys) to finish.
+    /// Waits for background work (async creates and destroys) to finish and
+    /// stops the background refresh.
     pub async fn shutdown(&self) {
+        self.stopping
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         let mut set = std::mem::take(&mut *lock(&self.tasks));
         while set.join_next().await.is_some() {}
+    }
+
+    pub(crate) fn is_shutting_down(&self) -> bool {
+        self.stopping.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Remembers the credentials of a request on an infrastructure.
+    pub(crate) fn remember_creds(&self, id: &str, auth: &AuthData) {
+        lock(&self.creds).insert(id.to_string(), auth.clone());
+    }
+
+    /// Infrastructures with credentials to refresh them with.
+    pub(crate) fn refresh_targets(&self) -> Vec<(String, AuthData)> {
+        lock(&self.creds)
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    /// The slot of an infrastructure if it is loaded.
+    pub(crate) fn loaded_slot(&self, id: &str) -> Option<Arc<Slot>> {
+        lock(&self.slots).get(id).cloned()
     }
 
     /// Runs `fut` in the background, tracked for shutdown.
@@ -270,6 +303,7 @@ impl Manager {
                 Err(p) => p.into_inner().shift_remove(&inf.id),
             };
             lock(&self.slots).remove(&inf.id);
+            lock(&self.creds).remove(&inf.id);
         } else {
             let owners = inf.owners.clone();
             match self.index.write() {

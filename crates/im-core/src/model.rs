@@ -233,6 +233,45 @@ impl Vm {
     }
 }
 
+/// Owners as the reference stores them: IM auth items with `admin`.
+pub fn owners_to_json(owners: &[ImUser]) -> Value {
+    Value::Array(
+        owners
+            .iter()
+            .map(|o| {
+                let mut m = Map::new();
+                m.insert("type".into(), json!("InfrastructureManager"));
+                m.insert("username".into(), json!(o.username));
+                if let Some(p) = &o.password {
+                    m.insert("password".into(), json!(p));
+                }
+                if let Some(t) = &o.token {
+                    m.insert("token".into(), json!(t));
+                }
+                m.insert("admin".into(), json!(o.admin));
+                Value::Object(m)
+            })
+            .collect(),
+    )
+}
+
+/// Owners from the reference's `auth` list (items of other types skipped).
+pub fn owners_from_json(v: Option<&Value>) -> Vec<ImUser> {
+    v.and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter(|i| {
+                    i.get("type")
+                        .and_then(Value::as_str)
+                        .is_none_or(|t| t == "InfrastructureManager")
+                })
+                .filter_map(|i| serde_json::from_value::<ImUser>(i.clone()).ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// One infrastructure.
 #[derive(Debug, Clone)]
 pub struct Infrastructure {
@@ -332,10 +371,7 @@ impl Infrastructure {
     pub fn to_export_json(&self) -> Value {
         let mut m = Map::new();
         m.insert("id".into(), json!(self.id));
-        m.insert(
-            "auth".into(),
-            serde_json::to_value(&self.owners).unwrap_or_else(|_| json!([])),
-        );
+        m.insert("auth".into(), owners_to_json(&self.owners));
         for (k, v) in self.fields_json() {
             if k != "id" {
                 m.insert(k, v);
@@ -373,12 +409,7 @@ impl Infrastructure {
             .get("vm_list")
             .and_then(Value::as_array)
             .ok_or_else(|| bad("'vm_list'".into()))?;
-        let owners: Vec<ImUser> = match m.get("auth") {
-            Some(a) if !a.is_null() => {
-                serde_json::from_value(a.clone()).map_err(|e| bad(format!("'auth': {e}")))?
-            }
-            _ => Vec::new(),
-        };
+        let owners = owners_from_json(m.get("auth"));
         let mut inf = Infrastructure::from_fields(id, owners, m).map_err(bad)?;
         for (i, vm) in vm_list.iter().enumerate() {
             let vm = vm

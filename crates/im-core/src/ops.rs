@@ -69,6 +69,7 @@ impl Manager {
             inf.extra_info.insert("TOSCA".into(), json!(t));
         }
         let slot = self.insert(inf).await?;
+        self.remember_creds(&id, auth);
         if async_call {
             let me = self.clone();
             let auth = auth.clone();
@@ -138,7 +139,10 @@ impl Manager {
         inf.deleted = false;
         let id = inf.id.clone();
         match self.insert(inf).await {
-            Ok(_) => Ok(id),
+            Ok(_) => {
+                self.remember_creds(&id, auth);
+                Ok(id)
+            }
             Err(ImError::Store(_)) if self.exists(&id).await => Err(ImError::failed(
                 "Trying to add an existing infrastructure ID.",
             )),
@@ -386,6 +390,7 @@ impl Manager {
     ) -> Result<Vec<i64>, ImError> {
         self.check_boot_mode(false)?;
         let users = self.check_auth(auth).await?;
+        self.remember_creds(id, auth);
         self.mutate(id, &users, VmChanges::All, async |inf| {
             if let Some(t) = d.tosca {
                 inf.extra_info.insert("TOSCA".into(), json!(t));
