@@ -541,6 +541,7 @@ impl Manager {
                 for mut vm in launched {
                     vm.im_id = inf.vms.len() as i64;
                     vm.creation_im_id = vm.im_id;
+                    replace_dns_names(&mut vm.info, vm.im_id, &self.settings.default_vm_name);
                     for net in vm
                         .info
                         .systems
@@ -588,48 +589,70 @@ impl Manager {
         Ok(new_ids)
     }
 
-    /// Contextualization of the VMs. VMs whose contextualization is disabled
-    /// (`contextualize ()`, or `configure <system> ()`) are configured at once.
-    /// VMs of clouds that cannot be reached over SSH (Dummy) end unconfigured
-    /// with a message saying why. `vm_list` limits the VMs whose recipes run.
+    /// Contextualization of the VMs (the reference's `Contextualize`): it is
+    /// disabled by `contextualize ()`, by items none of which uses Ansible, or
+    /// by `configure <system> ()` for every VM; then every VM is configured at
+    /// once. Otherwise VMs with `configure <system> ()` are configured, and the
+    /// rest need Ansible over SSH — which VMs of the Dummy cloud never offer:
+    /// they end unconfigured with a message saying why. `vm_list` limits the
+    /// VMs whose recipes run.
     pub(crate) fn contextualize(&self, inf: &mut Infrastructure, vm_list: Option<&[i64]>) {
-        let disabled_all = inf.radl.contextualize.is_disabled();
+        let items = inf.radl.contextualize.items.as_ref();
+        let mut ctxt = match items {
+            Some(i) if i.is_empty() => false,
+            Some(i) => i
+                .values()
+                .any(|it| it.ctxt_tool.as_deref().unwrap_or("Ansible") == "Ansible"),
+            None => true,
+        };
+        let vm_ctxt = |inf: &Infrastructure, vm: &Vm| {
+            let system = vm.system_name().unwrap_or_default();
+            !inf.radl
+                .get_configure(system)
+                .is_some_and(|c| !c.reference && c.recipes.is_none())
+        };
+        let live: Vec<usize> = (0..inf.vms.len())
+            .filter(|&i| !inf.vms[i].destroy && inf.vms[i].cloud_id.is_some())
+            .collect();
+        if live.iter().all(|&i| !vm_ctxt(inf, &inf.vms[i])) {
+            ctxt = false;
+        }
+        if !ctxt {
+            inf.cont_out = "Contextualization disabled by the RADL/TOSCA template.\n\n".into();
+            for &i in &live {
+                inf.vms[i].cont_out.clear();
+                inf.vms[i].configured = Some(true);
+            }
+            inf.configured = Some(true);
+            return;
+        }
+        inf.cont_out.clear();
         let mut unreachable = Vec::new();
-        let mut all_ok = true;
-        for vm in inf
-            .vms
-            .iter_mut()
-            .filter(|v| !v.destroy && v.cloud_id.is_some())
-        {
+        for &i in &live {
+            let wanted = vm_ctxt(inf, &inf.vms[i]);
+            let vm = &mut inf.vms[i];
             if vm_list.is_some_and(|l| !l.contains(&vm.im_id)) && vm.configured.is_some() {
                 continue;
             }
-            let system = vm.system_name().unwrap_or_default().to_string();
-            let disabled = disabled_all
-                || inf
-                    .radl
-                    .get_configure(&system)
-                    .is_some_and(|c| !c.reference && c.recipes.is_none());
-            if disabled {
+            if !wanted {
                 vm.configured = Some(true);
+                vm.cont_out = "Contextualization disabled".into();
             } else {
                 vm.configured = Some(false);
                 vm.cont_out = format!(
                     "Contextualization is not possible: VMs of the {} cloud are never contacted over the network.\n",
                     vm.cloud.type_
                 );
-                unreachable.push(vm.im_id);
-                all_ok = false;
+                unreachable.push(vm.im_id.to_string());
             }
         }
-        if all_ok {
+        if unreachable.is_empty() {
             inf.configured = Some(true);
         } else {
             inf.configured = Some(false);
-            let ids: Vec<String> = unreachable.iter().map(i64::to_string).collect();
             inf.add_cont_msg(&format!(
                 "Contextualization not possible for VMs {}: their cloud (Dummy) never runs real VMs. Use `contextualize ()` or `configure <system> ()` to disable it.",
-                ids.join(", ")
+                unreachable.join(", ")
             ));
         }
     }
@@ -731,6 +754,38 @@ fn requested_radl_or_empty(radl: &Radl, d: &Deploy, stored: &Radl) -> Radl {
     match radl.get_system(&d.system) {
         Some(s) => single_system(stored, s.clone(), d),
         None => Radl::new(),
+    }
+}
+
+/// `#N#` in the DNS names of each interface becomes the IM id; interface 0
+/// gets `DEFAULT_VM_NAME` when it has none (the reference's `replace_dns_name`).
+fn replace_dns_names(info: &mut Radl, im_id: i64, default_name: &str) {
+    let Some(s) = info.systems.first_mut() else {
+        return;
+    };
+    let mut i = 0;
+    while s
+        .features
+        .get_str(&format!("net_interface.{i}.connection"))
+        .is_some()
+    {
+        let dns0 = format!("net_interface.{i}.dns.0.name");
+        let dns = format!("net_interface.{i}.dns_name");
+        let mut name = s
+            .features
+            .get_str(&dns0)
+            .filter(|n| !n.is_empty())
+            .or_else(|| s.features.get_str(&dns))
+            .map(str::to_string);
+        if i == 0 && name.is_none() {
+            name = Some(default_name.to_string());
+        }
+        if let Some(n) = name.filter(|n| n.contains("#N#")) {
+            let n = n.replace("#N#", &im_id.to_string());
+            s.features.set_value(&dns, RValue::Str(n.clone()), "");
+            s.features.set_value(&dns0, RValue::Str(n), "");
+        }
+        i += 1;
     }
 }
 

@@ -115,6 +115,12 @@ async fn a_create_with_contextualization_disabled_ends_configured() {
         Some("configured")
     );
     assert_eq!(m.get_infrastructure_info(&id, &a).await.unwrap(), vec![0]);
+    assert_eq!(
+        m.get_contmsg(&id, &a, true).await.unwrap(),
+        "Contextualization disabled by the RADL/TOSCA template.\n\n"
+    );
+    let dns = m.get_vm_property(&id, "0", "net_interface.0.dns_name", &a).await.unwrap();
+    assert_eq!(dns, Some(serde_json::json!("vnode-0")));
 }
 
 #[tokio::test]
