@@ -295,14 +295,15 @@ impl Manager {
         Ok(inf.radl.to_string())
     }
 
-    /// `GET …/tosca`: the TOSCA template it was created from.
-    pub async fn get_tosca(&self, id: &str, auth: &AuthData) -> Result<String, ImError> {
+    /// `GET …/tosca`: the TOSCA template it was created from (`None` when it
+    /// was not created from TOSCA).
+    pub async fn get_tosca(&self, id: &str, auth: &AuthData) -> Result<Option<String>, ImError> {
         let inf = self.read(id, auth).await?;
-        inf.extra_info
+        Ok(inf
+            .extra_info
             .get("TOSCA")
             .and_then(Value::as_str)
-            .map(str::to_string)
-            .ok_or_else(|| ImError::failed("Infrastructure not created with TOSCA."))
+            .map(str::to_string))
     }
 
     /// `GET …/state`: the aggregated state and each VM's.
@@ -317,13 +318,11 @@ impl Manager {
         })
     }
 
-    /// `GET …/outputs`: the TOSCA outputs (TOSCA support comes later).
-    pub async fn get_outputs(&self, id: &str, auth: &AuthData) -> Result<Value, ImError> {
+    /// `GET …/outputs`: the TOSCA outputs (`None` when not created from
+    /// TOSCA; their evaluation comes with the TOSCA issue).
+    pub async fn get_outputs(&self, id: &str, auth: &AuthData) -> Result<Option<Value>, ImError> {
         let inf = self.read(id, auth).await?;
-        if !inf.extra_info.contains_key("TOSCA") {
-            return Err(ImError::failed("Infrastructure not created with TOSCA."));
-        }
-        Ok(json!({}))
+        Ok(inf.extra_info.contains_key("TOSCA").then(|| json!({})))
     }
 
     /// `GET …/data[?delete]`: the export document; with `delete` the
@@ -780,19 +779,46 @@ impl Manager {
         Ok(rows)
     }
 
-    /// `GET …/vms/<vm>/command`: the reverse-SSH helper (not available yet:
-    /// it needs contextualization).
+    /// `GET …/vms/<vm>/command`: the reverse-SSH helper of the reference.
+    /// Step 1 is the script a private VM runs to fetch step 2, authenticated
+    /// with the first owner's credentials (the VM must call back the server);
+    /// step 2 answers `wait` until the VM is reachable over SSH, which VMs of
+    /// the clouds available so far never are. Other steps: `None`.
     pub async fn get_vm_command(
         &self,
         id: &str,
         vm: &str,
-        _step: i64,
-        _base_url: &str,
+        step: i64,
+        base_url: &str,
         auth: &AuthData,
     ) -> Result<Option<String>, ImError> {
         let inf = self.read(id, auth).await?;
-        find_vm(&inf, vm)?;
-        Ok(None)
+        match step {
+            1 => {
+                let owner = inf.owners.first();
+                let imauth = match owner {
+                    Some(o) if o.token.is_some() => {
+                        format!("token = {}", o.token.clone().unwrap_or_default())
+                    }
+                    Some(o) => format!(
+                        "username = {}; password = {}",
+                        o.username,
+                        o.password.clone().unwrap_or_else(|| "None".into())
+                    ),
+                    None => String::new(),
+                };
+                let url = format!("{base_url}/infrastructures/{id}/vms/{vm}/command?step=2");
+                let command = format!(
+                    "curl --insecure -s -H \"Authorization: type = InfrastructureManager; {imauth}\" -H \"Accept: text/plain\" {url}"
+                );
+                let ps = "ps aux | grep -v grep | grep 'ssh -N -R'";
+                Ok(Some(format!(
+                    "\n        res=\"wait\"\n        while [ \"$res\" == \"wait\" ]\n        do\n            res=`{command}`\n            if [ \"$res\" != \"wait\" ]\n            then\n            echo \"$res\" > /var/tmp/reverse_ssh.sh\n            chmod a+x /var/tmp/reverse_ssh.sh\n            /var/tmp/reverse_ssh.sh\n            if [ \"$res\" != \"true\" ]\n            then\n                echo \"*/1 * * * * root {ps} || /var/tmp/reverse_ssh.sh\" > /etc/cron.d/reverse_ssh\n            fi\n            else\n            sleep 20\n            fi\n        done"
+                )))
+            }
+            2 => Ok(Some("wait".into())),
+            _ => Ok(None),
+        }
     }
 
     /// Sets the `state` feature of a VM's RADL (used by connectors' tests).
