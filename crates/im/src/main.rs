@@ -8,6 +8,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod cmd;
+mod config;
+mod serve;
 
 /// The Infrastructure Manager: deploy and configure virtual infrastructures.
 #[derive(Parser)]
@@ -19,6 +21,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the IM service (REST API on 127.0.0.1:8800, SQLite in ./im-data/).
+    Serve(serve::ServeArgs),
     /// Check, convert and format RADL documents offline.
     #[command(subcommand)]
     Radl(cmd::radl::RadlCommand),
@@ -30,6 +34,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Serve(a) => serve::run(a),
         Command::Radl(c) => cmd::radl::run(c),
         Command::Auth(c) => cmd::auth::run(c),
     };
