@@ -134,6 +134,16 @@ impl Manager {
                 "Error importing the infrastructure, incorrect data: {e}"
             ))
         })?;
+        // im_client's `export` writes the document as a JSON string; its
+        // `import` sends that file back as is: read through one level of quoting.
+        let v = match v {
+            Value::String(inner) => serde_json::from_str(&inner).map_err(|e| {
+                ImError::failed(format!(
+                    "Error importing the infrastructure, incorrect data: {e}"
+                ))
+            })?,
+            other => other,
+        };
         let mut inf = Infrastructure::from_export_json(&v)?;
         inf.owners = users;
         inf.deleted = false;
