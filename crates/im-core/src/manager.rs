@@ -279,6 +279,29 @@ impl Manager {
         Ok(slot)
     }
 
+    /// Writes an infrastructure over the tombstone of the same id (stored at
+    /// `prev_version`) and registers it.
+    pub(crate) async fn revive(
+        &self,
+        mut inf: Infrastructure,
+        prev_version: i64,
+    ) -> Result<(), ImError> {
+        inf.version = prev_version + 1;
+        self.store.update(&inf.to_stored(), VmChanges::All).await?;
+        let id = inf.id.clone();
+        let owners = inf.owners.clone();
+        let slot = Arc::new(Slot {
+            op: AsyncMutex::new(()),
+            snap: RwLock::new(Arc::new(inf)),
+        });
+        lock(&self.slots).insert(id.clone(), slot);
+        match self.index.write() {
+            Ok(mut i) => i.insert(id, owners),
+            Err(p) => p.into_inner().insert(id, owners),
+        };
+        Ok(())
+    }
+
     /// Writes a modified copy with compare-and-set and publishes it. Must be
     /// called with the slot's operation lock held.
     pub(crate) async fn commit(

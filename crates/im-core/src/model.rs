@@ -400,15 +400,15 @@ impl Infrastructure {
         let m = v
             .as_object()
             .ok_or_else(|| bad("not a JSON object".into()))?;
+        let vm_list = m
+            .get("vm_list")
+            .and_then(Value::as_array)
+            .ok_or_else(|| bad("'vm_list'".into()))?;
         let id = m
             .get("id")
             .and_then(Value::as_str)
             .ok_or_else(|| bad("'id'".into()))?
             .to_string();
-        let vm_list = m
-            .get("vm_list")
-            .and_then(Value::as_array)
-            .ok_or_else(|| bad("'vm_list'".into()))?;
         let owners = owners_from_json(m.get("auth"));
         let mut inf = Infrastructure::from_fields(id, owners, m).map_err(bad)?;
         for (i, vm) in vm_list.iter().enumerate() {

@@ -148,20 +148,27 @@ impl Manager {
         inf.owners = users;
         inf.deleted = false;
         let id = inf.id.clone();
-        match self.insert(inf).await {
-            Ok(_) => {
-                self.remember_creds(&id, auth);
-                Ok(id)
+        match self.store.load(&id).await? {
+            // A live infrastructure with this id: refused.
+            Some(old) if !old.deleted => {
+                return Err(ImError::failed(
+                    "Trying to add an existing infrastructure ID.",
+                ));
             }
-            Err(ImError::Store(_)) if self.exists(&id).await => Err(ImError::failed(
-                "Trying to add an existing infrastructure ID.",
-            )),
-            Err(e) => Err(e),
+            // A tombstone (destroyed, or exported with `delete`): the import
+            // takes its place, as in the reference.
+            Some(old) => self.revive(inf, old.version).await?,
+            None => {
+                self.insert(inf).await.map_err(|e| match e {
+                    ImError::Store(_) => {
+                        ImError::failed("Trying to add an existing infrastructure ID.")
+                    }
+                    other => other,
+                })?;
+            }
         }
-    }
-
-    async fn exists(&self, id: &str) -> bool {
-        matches!(self.store.load(id).await, Ok(Some(_)))
+        self.remember_creds(&id, auth);
+        Ok(id)
     }
 
     /// `GET /infrastructures/<id>`: the ids of its VMs that are not destroyed.

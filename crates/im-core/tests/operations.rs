@@ -119,7 +119,10 @@ async fn a_create_with_contextualization_disabled_ends_configured() {
         m.get_contmsg(&id, &a, true).await.unwrap(),
         "Contextualization disabled by the RADL/TOSCA template.\n\n"
     );
-    let dns = m.get_vm_property(&id, "0", "net_interface.0.dns_name", &a).await.unwrap();
+    let dns = m
+        .get_vm_property(&id, "0", "net_interface.0.dns_name", &a)
+        .await
+        .unwrap();
     assert_eq!(dns, Some(serde_json::json!("vnode-0")));
 }
 
