@@ -402,7 +402,11 @@ impl Manager {
             return Ok(Vec::new());
         }
         radl.check()?;
-        if let Err(e) = self.complete_radl(inf, &mut radl) {
+        // The references completed from the stored RADL must check too.
+        if let Err(e) = self
+            .complete_radl(inf, &mut radl)
+            .and_then(|()| radl.check().map_err(ImError::from))
+        {
             inf.configured.get_or_insert(false);
             inf.add_cont_msg(&format!("Error parsing RADL: {e}"));
             return Err(e);

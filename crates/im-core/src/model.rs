@@ -84,8 +84,10 @@ impl Vm {
     }
 
     /// The public state string: the cloud state with the contextualization
-    /// overlay (`running` → `configured`/`unconfigured`).
-    pub fn public_state(&self) -> &str {
+    /// overlay (`running` → `configured`/`unconfigured`). As in the reference,
+    /// a VM of an infrastructure whose contextualization failed
+    /// (`inf_configured == Some(false)`) reads `unconfigured`.
+    pub fn public_state(&self, inf_configured: Option<bool>) -> &str {
         if self.destroy {
             return vm_state::OFF;
         }
@@ -94,7 +96,12 @@ impl Vm {
         }
         match self.state.as_str() {
             vm_state::RUNNING | vm_state::CONFIGURED | vm_state::UNCONFIGURED => {
-                match self.configured {
+                let configured = if inf_configured == Some(false) {
+                    Some(false)
+                } else {
+                    self.configured
+                };
+                match configured {
                     None => vm_state::RUNNING,
                     Some(true) => vm_state::CONFIGURED,
                     Some(false) => vm_state::UNCONFIGURED,
@@ -105,9 +112,9 @@ impl Vm {
     }
 
     /// The VM's RADL with its `state` feature set (what `GET …/vms/<id>` shows).
-    pub fn info_with_state(&self) -> Radl {
+    pub fn info_with_state(&self, inf_configured: Option<bool>) -> Radl {
         let mut info = self.info.clone();
-        let state = self.public_state().to_string();
+        let state = self.public_state(inf_configured).to_string();
         if let Some(s) = info.systems.first_mut() {
             s.features
                 .set_value("state", im_radl::Value::Str(state), "");

@@ -330,7 +330,12 @@ impl Manager {
             state: crate::state::aggregate(&inf),
             vm_states: inf
                 .live_vms()
-                .map(|v| (v.im_id.to_string(), v.public_state().to_string()))
+                .map(|v| {
+                    (
+                        v.im_id.to_string(),
+                        v.public_state(inf.configured).to_string(),
+                    )
+                })
                 .collect(),
         })
     }
@@ -589,7 +594,7 @@ impl Manager {
     pub async fn get_vm_info(&self, id: &str, vm: &str, auth: &AuthData) -> Result<Radl, ImError> {
         let inf = self.read(id, auth).await?;
         let v = find_vm(&inf, vm)?;
-        let full = v.info_with_state();
+        let full = v.info_with_state(inf.configured);
         let mut out = Radl::new();
         if let Some(s) = full.systems.first() {
             for n in s.network_ids() {
@@ -656,12 +661,13 @@ impl Manager {
                         "Error modifying the information about the VM {vm}: {e}"
                     ))
                 })?;
+            let configured = inf.configured;
             let v = &mut inf.vms[i];
             if let Some(s) = v.info.systems.first_mut() {
                 *s = new_system;
             }
             v.last_update = now_secs();
-            Ok(v.info_with_state())
+            Ok(v.info_with_state(configured))
         })
         .await
     }

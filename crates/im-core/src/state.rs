@@ -8,7 +8,7 @@ use crate::model::{Infrastructure, vm_state as vs};
 pub fn aggregate(inf: &Infrastructure) -> String {
     let mut state: Option<&str> = None;
     for vm in inf.live_vms() {
-        let s = vm.public_state();
+        let s = vm.public_state(inf.configured);
         match s {
             vs::FAILED | vs::UNKNOWN => {
                 state = Some(s);

@@ -171,13 +171,23 @@ async fn vm_ids_are_never_reused_after_a_removal() {
         .await
         .unwrap();
     let added = m
-        .add_resource(&id, dep("system front\ndeploy front 2"), &a, true)
+        .add_resource(
+            &id,
+            dep("network publica\nsystem front\ndeploy front 2"),
+            &a,
+            true,
+        )
         .await
         .unwrap();
     assert_eq!(added, vec![1, 2]);
     assert_eq!(m.remove_resource(&id, "1,2", &a, true).await.unwrap(), 2);
     let again = m
-        .add_resource(&id, dep("system front\ndeploy front 1"), &a, true)
+        .add_resource(
+            &id,
+            dep("network publica\nsystem front\ndeploy front 1"),
+            &a,
+            true,
+        )
         .await
         .unwrap();
     assert_eq!(again, vec![3]);

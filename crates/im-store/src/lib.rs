@@ -1,58 +1,42 @@
 //! Store backends: where infrastructures live between requests and restarts.
 //!
-//! The schema is normalized (one row per infrastructure, one per VM, an owner
-//! index) with a version column for compare-and-set. SQLite is the embedded
-//! default; PostgreSQL and MySQL come with the scale-out issue and will share
-//! this SQL behind a dialect switch.
+//! One implementation of [`im_core::Store`], [`SqlStore`], runs on SQLite (the
+//! embedded default), PostgreSQL and MySQL/MariaDB through sqlx's `Any` driver;
+//! the differences (placeholders, DDL types, upsert form, order column) are a
+//! [`Dialect`] switch. SQLite is what this version tests; the other two share the
+//! code and the test suite (`tests/suite`) but are exercised only when a test
+//! database URL is given (see `tests/other_backends.rs`).
+//!
+//! The schema is normalized (see [`SqlStore`]): one row per infrastructure with a
+//! version for compare-and-set, one row per VM, and an owner index. The
+//! reference's own `inf_list` table is never created or touched.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), im_core::StoreError> {
+//! let store = im_store::open("sqlite:///var/lib/im/im.db").await?;
+//! store.ping().await?;
+//! # Ok(()) }
+//! ```
 
-mod sqlite;
+mod dialect;
+mod sql;
+mod url;
 
 use std::sync::Arc;
 
 use im_core::{Store, StoreError};
 
-pub use sqlite::SqliteStore;
+pub use dialect::Dialect;
+pub use sql::{Durability, OpenOptions, SqlStore, owner_key};
+pub use url::{Target, UrlError};
 
-/// Opens the store of a `DATA_DB` URL in the reference's forms:
-/// `sqlite:///abs/path`, `file:///abs/path`, a plain path, or `sqlite::memory:`.
+/// Opens the store of a `DATA_DB` URL with default [`OpenOptions`].
+///
+/// Accepted forms (see [`Target::parse`]): `sqlite:///abs/path`,
+/// `sqlite://relative/path`, `file:///abs/path`, a plain path (`/etc/im/inf.dat`,
+/// `./im-data/im.db`), `sqlite::memory:`, `postgres://…`/`postgresql://…` and
+/// `mysql://…`/`mariadb://…`. A missing SQLite file and its directory are
+/// created; the schema is created or migrated before this returns.
 pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
-    let url = url.trim();
-    if url.starts_with("mysql://")
-        || url.starts_with("postgresql://")
-        || url.starts_with("postgres://")
-        || url.starts_with("mongodb://")
-    {
-        return Err(StoreError::Backend(format!(
-            "database URL '{}': only SQLite is supported in this version",
-            url.split("://").next().unwrap_or(url)
-        )));
-    }
-    Ok(Arc::new(SqliteStore::open(&sqlite_path(url)).await?))
-}
-
-/// The SQLite file of a URL (`:memory:` for an in-memory database).
-pub fn sqlite_path(url: &str) -> String {
-    if url == "sqlite::memory:" || url == ":memory:" {
-        return ":memory:".into();
-    }
-    for prefix in ["sqlite://", "file://"] {
-        if let Some(rest) = url.strip_prefix(prefix) {
-            return rest.to_string();
-        }
-    }
-    url.strip_prefix("sqlite:").unwrap_or(url).to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::sqlite_path;
-
-    #[test]
-    fn the_reference_url_forms_name_a_file() {
-        assert_eq!(sqlite_path("sqlite:///etc/im/inf.dat"), "/etc/im/inf.dat");
-        assert_eq!(sqlite_path("file:///var/im.db"), "/var/im.db");
-        assert_eq!(sqlite_path("/etc/im/inf.dat"), "/etc/im/inf.dat");
-        assert_eq!(sqlite_path("im-data/im.db"), "im-data/im.db");
-        assert_eq!(sqlite_path("sqlite::memory:"), ":memory:");
-    }
+    Ok(Arc::new(SqlStore::open(url).await?))
 }

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod client;
 mod cmd;
 mod config;
 mod serve;
@@ -17,6 +18,9 @@ mod serve;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// The client options, also accepted before the operation.
+    #[command(flatten)]
+    client: client::Options,
 }
 
 #[derive(Subcommand)]
@@ -29,6 +33,9 @@ enum Command {
     /// Check IM authorization files offline.
     #[command(subcommand)]
     Auth(cmd::auth::AuthCommand),
+    /// The client operations of the reference `im_client.py` (REST).
+    #[command(flatten)]
+    Client(client::ClientCommand),
 }
 
 fn main() -> ExitCode {
@@ -37,6 +44,7 @@ fn main() -> ExitCode {
         Command::Serve(a) => serve::run(a),
         Command::Radl(c) => cmd::radl::run(c),
         Command::Auth(c) => cmd::auth::run(c),
+        Command::Client(c) => client::run(cli.client, c),
     };
     match result {
         Ok(code) => code,

@@ -48,7 +48,11 @@ fn the_reference_client_runs_a_whole_lifecycle() {
     )
     .unwrap();
     std::fs::write(dir.join("infra.radl"), common::R1).unwrap();
-    std::fs::write(dir.join("add.radl"), "system front\ndeploy front 1\n").unwrap();
+    std::fs::write(
+        dir.join("add.radl"),
+        "network publica\nsystem front\ndeploy front 1\n",
+    )
+    .unwrap();
     std::fs::write(
         dir.join("alter.radl"),
         "system front (cpu.count = 2 and memory.size = 2G)\n",
