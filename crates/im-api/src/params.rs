@@ -1,5 +1,8 @@
-//! Query parameters and path values with the reference's (pydantic's) rules
-//! and 422 bodies: lax booleans, integers, literals, required values.
+//! Query parameters and path values read with the reference's (pydantic's)
+//! rules, and its 422 bodies (spec §2.7–2.8): lax booleans, integers,
+//! literals, required values. As in FastAPI, every invalid parameter of a
+//! request is reported in one body, path parameters first, then the query
+//! parameters in declaration order.
 
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -11,7 +14,7 @@ use crate::negotiate;
 pub struct Query(Vec<(String, String)>);
 
 impl Query {
-    /// Parses `a=1&b=2`.
+    /// Parses `a=1&b=2` (`+` is a space, percent-escapes decoded).
     pub fn parse(q: Option<&str>) -> Self {
         Query(
             form_urlencoded::parse(q.unwrap_or("").as_bytes())
@@ -28,78 +31,134 @@ impl Query {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     }
+}
 
-    /// A boolean parameter: `1 true t yes y on` / `0 false f no n off`.
-    pub fn bool(&self, name: &str, default: bool) -> Result<bool, Response> {
-        let Some(v) = self.get(name) else {
-            return Ok(default);
+/// The validation of one request's parameters: each check returns a value
+/// (a placeholder when invalid) and records the error; [`Checks::finish`]
+/// gives the 422 answer when any failed.
+#[derive(Default)]
+pub struct Checks {
+    errors: Vec<Value>,
+}
+
+impl Checks {
+    /// A boolean query parameter: `1 true t yes y on` / `0 false f no n off`,
+    /// case-insensitive; anything else (the empty string too) is invalid.
+    pub fn bool(&mut self, q: &Query, name: &str, default: bool) -> bool {
+        let Some(v) = q.get(name) else {
+            return default;
         };
-        match v.to_ascii_lowercase().as_str() {
-            "1" | "true" | "t" | "yes" | "y" | "on" => Ok(true),
-            "0" | "false" | "f" | "no" | "n" | "off" => Ok(false),
-            _ => Err(unprocessable(json!({
-                "type": "bool_parsing",
-                "loc": ["query", name],
-                "msg": "Input should be a valid boolean, unable to interpret input",
-                "input": v,
-            }))),
+        match parse_bool(v) {
+            Some(b) => b,
+            None => {
+                self.errors.push(json!({
+                    "type": "bool_parsing",
+                    "loc": ["query", name],
+                    "msg": "Input should be a valid boolean, unable to interpret input",
+                    "input": v,
+                }));
+                default
+            }
         }
     }
 
-    /// An integer parameter.
-    pub fn int(&self, name: &str, default: i64) -> Result<i64, Response> {
-        match self.get(name) {
-            None => Ok(default),
-            Some(v) => parse_int(v, "query", name),
+    /// An integer query parameter.
+    pub fn query_int(&mut self, q: &Query, name: &str, default: i64) -> i64 {
+        match q.get(name) {
+            None => default,
+            Some(v) => self.int(v, "query", name).unwrap_or(default),
         }
     }
 
-    /// A required parameter.
-    pub fn required(&self, name: &str) -> Result<&str, Response> {
-        self.get(name).ok_or_else(|| {
-            unprocessable(json!({
-                "type": "missing",
-                "loc": ["query", name],
-                "msg": "Field required",
-                "input": null,
-            }))
-        })
+    /// An integer from a path or query value.
+    pub fn int(&mut self, v: &str, loc: &str, name: &str) -> Option<i64> {
+        match parse_int(v) {
+            Some(i) => Some(i),
+            None => {
+                self.errors.push(json!({
+                    "type": "int_parsing",
+                    "loc": [loc, name],
+                    "msg": "Input should be a valid integer, unable to parse string as an integer",
+                    "input": v,
+                }));
+                None
+            }
+        }
     }
-}
 
-/// An integer from a path or query value, or the 422 answer.
-pub fn parse_int(v: &str, loc: &str, name: &str) -> Result<i64, Response> {
-    v.trim().parse::<i64>().map_err(|_| {
-        unprocessable(json!({
-            "type": "int_parsing",
-            "loc": [loc, name],
-            "msg": "Input should be a valid integer, unable to parse string as an integer",
-            "input": v,
-        }))
-    })
-}
+    /// A required query parameter.
+    pub fn required<'q>(&mut self, q: &'q Query, name: &str) -> &'q str {
+        match q.get(name) {
+            Some(v) => v,
+            None => {
+                self.errors.push(json!({
+                    "type": "missing",
+                    "loc": ["query", name],
+                    "msg": "Field required",
+                    "input": null,
+                }));
+                ""
+            }
+        }
+    }
 
-/// A path value that must be one of `allowed`, or the 422 answer.
-pub fn literal<'a>(v: &str, name: &str, allowed: &[&'a str]) -> Result<&'a str, Response> {
-    allowed.iter().find(|a| **a == v).copied().ok_or_else(|| {
+    /// A path value that must be one of `allowed` (a `Literal[...]`).
+    pub fn literal(&mut self, v: &str, name: &str, allowed: &[&'static str]) -> &'static str {
+        if let Some(a) = allowed.iter().find(|a| **a == v) {
+            return a;
+        }
         let quoted: Vec<String> = allowed.iter().map(|a| format!("'{a}'")).collect();
         let expected = match quoted.split_last() {
             Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
             Some((last, _)) => last.clone(),
             None => String::new(),
         };
-        unprocessable(json!({
+        self.errors.push(json!({
             "type": "literal_error",
             "loc": ["path", name],
             "msg": format!("Input should be {expected}"),
             "input": v,
             "ctx": {"expected": expected},
-        }))
-    })
+        }));
+        allowed.first().copied().unwrap_or("")
+    }
+
+    /// `Ok` when every check passed, else the 422 answer listing the errors.
+    pub fn finish(self) -> Result<(), Response> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(negotiate::detail(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Value::Array(self.errors),
+            ))
+        }
+    }
 }
 
-fn unprocessable(item: Value) -> Response {
-    negotiate::detail(StatusCode::UNPROCESSABLE_ENTITY, json!([item]))
+/// pydantic's lax boolean.
+fn parse_bool(v: &str) -> Option<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "1" | "true" | "t" | "yes" | "y" | "on" => Some(true),
+        "0" | "false" | "f" | "no" | "n" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// pydantic's lax integer from a string: surrounding whitespace and `_`
+/// between digits allowed, an optional sign.
+fn parse_int(v: &str) -> Option<i64> {
+    let t = v.trim();
+    let digits = t.strip_prefix(['+', '-']).unwrap_or(t);
+    if digits.is_empty()
+        || digits.starts_with('_')
+        || digits.ends_with('_')
+        || digits.contains("__")
+        || !digits.chars().all(|c| c.is_ascii_digit() || c == '_')
+    {
+        return None;
+    }
+    t.replace('_', "").parse::<i64>().ok()
 }
 
 #[cfg(test)]
@@ -109,10 +168,39 @@ mod tests {
     #[test]
     fn booleans_are_read_as_pydantic_reads_them() {
         let q = Query::parse(Some("a=YES&b=off&c=maybe&d=&a=0"));
-        assert_eq!(q.bool("a", true).ok(), Some(false));
-        assert_eq!(q.bool("b", true).ok(), Some(false));
-        assert!(q.bool("c", true).is_err());
-        assert!(q.bool("d", true).is_err());
-        assert_eq!(q.bool("e", true).ok(), Some(true));
+        let mut c = Checks::default();
+        assert!(!c.bool(&q, "a", true));
+        assert!(!c.bool(&q, "b", true));
+        assert!(c.bool(&q, "e", true));
+        assert!(c.finish().is_ok());
+        let mut c = Checks::default();
+        c.bool(&q, "c", true);
+        c.bool(&q, "d", true);
+        assert_eq!(c.errors.len(), 2);
+        assert!(c.finish().is_err());
+    }
+
+    #[test]
+    fn integers_accept_signs_spaces_and_underscores() {
+        assert_eq!(parse_int(" 2 "), Some(2));
+        assert_eq!(parse_int("-3"), Some(-3));
+        assert_eq!(parse_int("1_000"), Some(1000));
+        assert_eq!(parse_int("x"), None);
+        assert_eq!(parse_int("1.5"), None);
+        assert_eq!(parse_int(""), None);
+        assert_eq!(parse_int("_1"), None);
+    }
+
+    #[test]
+    fn literal_errors_list_the_allowed_values_as_pydantic_does() {
+        let mut c = Checks::default();
+        c.literal("foo", "op", &["start", "stop", "reboot"]);
+        assert_eq!(
+            c.errors[0]["msg"],
+            "Input should be 'start', 'stop' or 'reboot'"
+        );
+        let mut c = Checks::default();
+        c.literal("foo", "param", &["images", "quotas"]);
+        assert_eq!(c.errors[0]["ctx"]["expected"], "'images' or 'quotas'");
     }
 }

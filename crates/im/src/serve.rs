@@ -79,7 +79,10 @@ async fn serve(cfg: Config, listen: Option<String>) -> anyhow::Result<ExitCode> 
     // Tests and scripts read this line to find the port.
     println!("im listening on http://{local}");
     tracing::info!(database = %url, "im listening on http://{local}");
-    axum::serve(listener, app)
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
         .with_graceful_shutdown(stop_signal())
         .await
         .context("the server failed")?;
