@@ -83,9 +83,9 @@ async fn serve(cfg: Config, listen: Option<String>) -> anyhow::Result<ExitCode> 
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-        .with_graceful_shutdown(stop_signal())
-        .await
-        .context("the server failed")?;
+    .with_graceful_shutdown(stop_signal())
+    .await
+    .context("the server failed")?;
     // In-flight requests are done; let background operations finish, bounded.
     if tokio::time::timeout(Duration::from_secs(10), manager.shutdown())
         .await

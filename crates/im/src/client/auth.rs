@@ -92,7 +92,7 @@ pub fn read_auth_data(path: &str) -> Result<AuthData, Failure> {
         let token = text.trim().get(7..).unwrap_or("");
         // IM-compat deviation: im_client wraps a replaced token in quotes, which
         // makes it an invalid token; we send the token itself.
-        let token = replace_value(token)?.map_or_else(|| token.to_string(), |v| v);
+        let token = replace_value(token)?.unwrap_or_else(|| token.to_string());
         return Ok(AuthData::Bearer(format!("Bearer {token}")));
     }
     let mut creds = im_auth::parse_auth_file(&text)

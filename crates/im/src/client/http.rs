@@ -60,6 +60,8 @@ pub struct Request<'a> {
     pub content_type: Option<&'static str>,
     /// The body.
     pub body: Option<String>,
+    /// Send no `Authorization` (`GET /version`).
+    pub anonymous: bool,
 }
 
 /// The connection to one IM REST API.
@@ -72,7 +74,7 @@ pub struct Http {
 
 impl Http {
     /// A client for the API at `base` (a trailing `/` is ignored), sending
-    /// `auth` as `Authorization` on every request but `GET /version`.
+    /// `auth` as `Authorization` on every request that is not anonymous.
     pub fn new(
         base: &str,
         auth: Option<&str>,
@@ -119,7 +121,7 @@ impl Http {
         let parsed = reqwest::Url::parse(&url)
             .map_err(|e| Failure::Exc(format!("Invalid URL {url}: {e}")))?;
         let mut builder = self.client.request(method, parsed);
-        if req.path != "/version"
+        if !req.anonymous
             && let Some(auth) = &self.auth
         {
             builder = builder.header(AUTHORIZATION, auth.clone());

@@ -7,20 +7,14 @@
 //! `~/.im_client.cfg`, the same requests and the same printed lines and exit
 //! codes (0 success, 1 failure, 2 usage error).
 //!
-//! Deliberate differences (marked `IM-compat deviation` in the code):
-//! * `-u/--xmlrpc-url` (and a configured `xmlrpc_url` with no REST URL) is refused:
-//!   only the REST API is spoken.
-//! * `removeresource` reports a server error as an error (exit 1); the reference
-//!   prints the error text as the list of deleted VMs and exits 0.
-//! * `getoutputs` prints the server's error (the reference prints nothing).
-//! * `-q create` prints the new ID, and its errors (the reference prints nothing).
-//! * `import` also accepts the file `export` prints (a JSON string literal: the
-//!   reference's own export cannot be imported by the reference).
-//! * A `Bearer` file with `file(...)`/`command(...)` sends the token itself, not
-//!   the token in quotes; `change_auth` sends replaced values unquoted.
-//! * Every request has a timeout (`--timeout`, default 600 s); a trailing `/` of
-//!   the URL is ignored.
-//! * Operation names are case-sensitive, extra positional arguments are refused.
+//! Deliberate differences (marked `IM-compat deviation` in the code; the table
+//! is in `docs/compat.md`): XML-RPC is refused; `removeresource` and
+//! `getoutputs` report server errors; `-q create` prints the ID; `import`
+//! accepts what `export` prints; RADL errors carry file, line and column; a
+//! `Bearer` token read with `file(...)`/`command(...)` is not quoted; `alter`
+//! sends JSON/TOSCA files with their type; every request has a timeout
+//! (`--timeout`, default 600 s); operation names are case-sensitive and extra
+//! positional arguments are refused.
 
 mod auth;
 mod config;

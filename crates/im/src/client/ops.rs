@@ -632,7 +632,14 @@ impl Client {
             }
             "sshvm" | "ssh" | "putvm" | "put" | "getvm" | "get" => ssh::run(self, op),
             "getversion" => {
-                let resp = self.get("/version".into(), false)?;
+                let resp = self.send(
+                    Method::GET,
+                    Request {
+                        path: "/version".into(),
+                        anonymous: true,
+                        ..Request::default()
+                    },
+                )?;
                 if resp.ok() {
                     if quiet {
                         say(&resp.text);
@@ -812,6 +819,7 @@ impl Client {
                 json: true,
                 content_type: desc.content_type,
                 body: Some(desc.body),
+                ..Request::default()
             },
         )?;
         if resp.ok() {
@@ -854,7 +862,8 @@ impl Client {
         let inf_id = self.get_inf_id()?;
         let vm_id = self.get_vm_id()?;
         let path = self.get_radl(2, true)?.unwrap_or_default();
-        // The reference parses the RADL (no check) and sends it; JSON and
+        // IM-compat deviation: the reference parses the RADL (no check) and
+        // sends it, and takes no other format; JSON and
         // TOSCA files go with their type (the API accepts them).
         let desc = read_input_file(&path, false)?;
         let resp = self.send(

@@ -137,8 +137,7 @@ pub fn py_repr(value: &Value) -> String {
             if n.is_i64() || n.is_u64() {
                 n.to_string()
             } else {
-                n.as_f64()
-                    .map_or_else(|| n.to_string(), |f| python_float_repr(f))
+                n.as_f64().map_or_else(|| n.to_string(), python_float_repr)
             }
         }
         Value::String(s) => py_repr_str(s),

@@ -260,10 +260,16 @@ fn ssh_port(radl: &Radl) -> Result<String, String> {
     Ok(port.to_string())
 }
 
+/// The parts of a `proxy_host`: user, password, host and port.
+struct ProxyHost {
+    user: Option<String>,
+    pass: Option<String>,
+    host: String,
+    port: Option<i128>,
+}
+
 /// `get_user_pass_host_port`: `user:pass@host:port`.
-fn user_pass_host_port(
-    url: &str,
-) -> Result<(Option<String>, Option<String>, String, Option<i128>), String> {
+fn user_pass_host_port(url: &str) -> Result<ProxyHost, String> {
     let (user, pass, server_port) = match url.split_once('@') {
         Some((up, rest)) => {
             let server_port = rest.split('@').next().unwrap_or(rest);
@@ -280,7 +286,12 @@ fn user_pass_host_port(
         Some(p) => Some(py_int(p)?),
         None => None,
     };
-    Ok((user, pass, server, port))
+    Ok(ProxyHost {
+        user,
+        pass,
+        host: server,
+        port,
+    })
 }
 
 /// `_get_proxy_command`: `-o ProxyCommand=...` through the first network of
@@ -296,7 +307,12 @@ fn proxy_args(radl: &Radl, ip: &str, username: &str) -> Result<Vec<String>, Stri
         let Some(proxy) = value(&net.features, "proxy_host") else {
             continue;
         };
-        let (user, pass, proxy_ip, port) = user_pass_host_port(proxy)?;
+        let ProxyHost {
+            user,
+            pass,
+            host: proxy_ip,
+            port,
+        } = user_pass_host_port(proxy)?;
         let port = port.unwrap_or(22);
         let user = s(user.as_deref()).to_string();
         let command = if value(&net.features, "proxy_key").is_some() {
