@@ -28,7 +28,7 @@ use im_core::{Store, StoreError};
 
 pub use dialect::Dialect;
 pub use sql::{Durability, OpenOptions, SqlStore, owner_key};
-pub use url::{Target, UrlError};
+pub use url::{Target, UrlError, redact};
 
 /// Opens the store of a `DATA_DB` URL with default [`OpenOptions`].
 ///

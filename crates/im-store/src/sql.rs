@@ -1,0 +1,849 @@
+//! [`SqlStore`]: the [`Store`] on SQLite, PostgreSQL or MySQL through sqlx `Any`.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use im_auth::ImUser;
+use im_core::{IndexEntry, Store, StoreError, StoredInf, StoredVm, VmChanges, now_secs};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde_json::{Map, Value};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{Any, AnyConnection, AnyPool, AssertSqlSafe, Row, SqlStr};
+
+use crate::dialect::Dialect;
+use crate::url::{Target, UrlError};
+
+/// How hard SQLite works to keep an acknowledged write (PostgreSQL and MySQL
+/// follow their server's configuration).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// WAL with `synchronous = FULL` (the default): every commit syncs the WAL
+    /// to disk before it returns, so an acknowledged write survives a kill -9
+    /// of the server *and* a power loss or kernel crash. Costs one `fsync` per
+    /// write.
+    #[default]
+    Full,
+    /// WAL with `synchronous = NORMAL`: a commit returns once the WAL is in the
+    /// OS page cache. An acknowledged write survives a kill -9 of the server,
+    /// but a power loss may roll back the last commits (the file stays
+    /// consistent). Faster on slow disks.
+    Normal,
+}
+
+/// Connection settings for [`SqlStore::open_with`].
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    /// Pool size; 0 picks the default (8 for a SQLite file, 10 for a server).
+    /// An in-memory SQLite database always uses exactly one connection.
+    pub max_connections: u32,
+    /// How long a SQLite statement waits for another connection's write lock
+    /// before failing with "database is locked".
+    pub busy_timeout: Duration,
+    /// How long a request waits for a free pooled connection.
+    pub acquire_timeout: Duration,
+    /// SQLite durability (see [`Durability`]).
+    pub durability: Durability,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions {
+            max_connections: 0,
+            busy_timeout: Duration::from_secs(10),
+            acquire_timeout: Duration::from_secs(30),
+            durability: Durability::Full,
+        }
+    }
+}
+
+/// The owner-index key of a username: 16 hex digits of its 64-bit FNV-1a hash.
+/// Stable across versions (it is stored). Different usernames may share a key;
+/// [`SqlStore::list_owned`] filters the rows it finds by the real username.
+pub fn owner_key(username: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in username.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+/// The statements of one dialect, built once at open.
+struct Queries {
+    load_index: SqlStr,
+    list_owned: SqlStr,
+    load_inf: SqlStr,
+    load_vms: SqlStr,
+    load_all_infs: SqlStr,
+    load_all_vms: SqlStr,
+    insert_inf: SqlStr,
+    update_inf: SqlStr,
+    update_owners: SqlStr,
+    delete_owner_keys: SqlStr,
+    insert_owner_key: SqlStr,
+    select_vm_data: SqlStr,
+    upsert_vm: SqlStr,
+    delete_vm: SqlStr,
+    delete_vms_of: SqlStr,
+    set_schema_version: SqlStr,
+    owners_of_all: SqlStr,
+    delete_all_owner_keys: SqlStr,
+}
+
+fn sql_str(text: String) -> SqlStr {
+    sqlx::SqlSafeStr::into_sql_str(AssertSqlSafe(Arc::<str>::from(text)))
+}
+
+impl Queries {
+    fn new(d: Dialect) -> Self {
+        let q = |t: &str| sql_str(d.sql(t));
+        Queries {
+            load_index: q("SELECT id, owners, created_at FROM infrastructures \
+                 WHERE deleted = 0 ORDER BY created_at DESC, {seq} DESC"),
+            list_owned: q(&format!(
+                "SELECT i.id, i.owners, i.created_at FROM inf_owners o \
+                 {} infrastructures i ON i.id = o.inf_id \
+                 WHERE o.owner_key = ? AND i.deleted = 0 \
+                 ORDER BY i.created_at DESC, i.{} DESC",
+                d.owned_join(),
+                d.seq_column()
+            )),
+            load_inf: q("SELECT id, version, deleted, owners, created_at, data \
+                 FROM infrastructures WHERE id = ?"),
+            load_vms: q("SELECT im_id, data FROM vms WHERE inf_id = ? ORDER BY im_id"),
+            load_all_infs: q("SELECT id, version, deleted, owners, created_at, data \
+                 FROM infrastructures ORDER BY created_at DESC, {seq} DESC"),
+            load_all_vms: q("SELECT inf_id, im_id, data FROM vms ORDER BY inf_id, im_id"),
+            insert_inf: q("INSERT INTO infrastructures \
+                 (id, version, deleted, created_at, updated_at, owners, data) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?)"),
+            update_inf: q("UPDATE infrastructures \
+                 SET version = ?, deleted = ?, updated_at = ?, data = ? \
+                 WHERE id = ? AND version = ?"),
+            update_owners: q("UPDATE infrastructures SET owners = ? WHERE id = ? AND owners <> ?"),
+            delete_owner_keys: q("DELETE FROM inf_owners WHERE inf_id = ?"),
+            insert_owner_key: q("INSERT INTO inf_owners (owner_key, inf_id) VALUES (?, ?)"),
+            select_vm_data: q("SELECT im_id, data FROM vms WHERE inf_id = ?"),
+            upsert_vm: sql_str(d.upsert_vm().into_owned()),
+            delete_vm: q("DELETE FROM vms WHERE inf_id = ? AND im_id = ?"),
+            delete_vms_of: q("DELETE FROM vms WHERE inf_id = ?"),
+            set_schema_version: q("UPDATE schema_version SET version = ?"),
+            owners_of_all: q("SELECT id, owners FROM infrastructures"),
+            delete_all_owner_keys: q("DELETE FROM inf_owners"),
+        }
+    }
+}
+
+/// Infrastructures in a SQL database (SQLite, PostgreSQL or MySQL/MariaDB).
+///
+/// Schema (created and migrated at open; version in `schema_version`):
+///
+/// ```text
+/// schema_version(version)                      -- one row; 2 = this layout
+/// infrastructures(id PRIMARY KEY, version, deleted, created_at, updated_at,
+///                 owners /* JSON list of ImUser */, data /* JSON object */)
+///     + insertion order: SQLite rowid, elsewhere a `seq` identity column
+///     + index (deleted, created_at)
+/// vms(inf_id, im_id, data /* JSON object */, PRIMARY KEY (inf_id, im_id))
+/// inf_owners(owner_key /* owner_key(username) */, inf_id,
+///            PRIMARY KEY (owner_key, inf_id)) + index (inf_id)
+/// ```
+///
+/// Figures (release build, shared 2-core box, SQLite file): `load_index` of
+/// 98,000 live rows 250–470 ms; `insert` of a 3-VM, 20 KB infrastructure
+/// 1.3 ms, a one-VM `update` 0.9 ms, `load` 0.35 ms with [`Durability::Full`]
+/// (0.5 / 0.3 / 0.27 ms with [`Durability::Normal`]).
+///
+/// Writes: [`Store::insert`] and [`Store::update`] write the infrastructure
+/// row, its owner keys and its VM rows in one transaction; `update` is a
+/// compare-and-set on `version`. A SQLite file is opened in WAL mode with
+/// [`Durability::Full`] unless told otherwise.
+pub struct SqlStore {
+    pool: AnyPool,
+    dialect: Dialect,
+    q: Queries,
+}
+
+impl std::fmt::Debug for SqlStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlStore")
+            .field("dialect", &self.dialect)
+            .finish_non_exhaustive()
+    }
+}
+
+fn db_err(what: &str, e: sqlx::Error) -> StoreError {
+    StoreError::Backend(format!("{what}: {e}"))
+}
+
+fn get<'r, T>(row: &'r AnyRow, col: &str) -> Result<T, StoreError>
+where
+    T: sqlx::Decode<'r, Any> + sqlx::Type<Any>,
+{
+    row.try_get(col)
+        .map_err(|e| StoreError::Backend(format!("column {col}: {e}")))
+}
+
+fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> Result<String, StoreError> {
+    serde_json::to_string(v).map_err(|e| StoreError::Backend(format!("cannot serialize: {e}")))
+}
+
+fn parse_owners(s: &str) -> Result<Vec<ImUser>, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::Backend(format!("corrupt owners: {e}")))
+}
+
+fn parse_map(s: &str) -> Result<Map<String, Value>, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::Backend(format!("corrupt row: {e}")))
+}
+
+/// The distinct owner keys of an owner list.
+fn owner_keys(owners: &[ImUser]) -> Vec<String> {
+    let mut seen = HashSet::new();
+    owners
+        .iter()
+        .map(|o| owner_key(&o.username))
+        .filter(|k| seen.insert(k.clone()))
+        .collect()
+}
+
+/// Characters kept as they are in the path of a `sqlite://` URL for sqlx
+/// (which percent-decodes the path); everything else is escaped, `?`, `#`
+/// and `%` included.
+const PATH_KEEP: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'/')
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// Makes `path` absolute with a canonical directory (created if missing), so
+/// the sqlx URL holds no `.`/`..` segments that URL parsing would rewrite.
+async fn prepare_sqlite_file(path: &Path) -> Result<PathBuf, StoreError> {
+    let abs = std::path::absolute(path)
+        .map_err(|e| StoreError::Backend(format!("bad database path {}: {e}", path.display())))?;
+    let name = abs
+        .file_name()
+        .ok_or_else(|| UrlError::NoPath(path.display().to_string()))?
+        .to_owned();
+    let dir = abs.parent().unwrap_or(Path::new("/"));
+    tokio::fs::create_dir_all(dir)
+        .await
+        .map_err(|e| StoreError::Backend(format!("cannot create {}: {e}", dir.display())))?;
+    let dir = tokio::fs::canonicalize(dir)
+        .await
+        .map_err(|e| StoreError::Backend(format!("cannot resolve {}: {e}", dir.display())))?;
+    Ok(dir.join(name))
+}
+
+fn sqlite_url(path: &Path) -> Result<String, StoreError> {
+    let text = path.to_str().ok_or_else(|| {
+        StoreError::Backend(format!("the database path {} is not UTF-8", path.display()))
+    })?;
+    Ok(format!(
+        "sqlite://{}?mode=rwc",
+        utf8_percent_encode(text, PATH_KEEP)
+    ))
+}
+
+/// Runs a statement without binds.
+async fn exec(
+    conn: &mut AnyConnection,
+    sql: &SqlStr,
+    what: &str,
+) -> Result<sqlx::any::AnyQueryResult, StoreError> {
+    sqlx::query(sql.clone())
+        .execute(conn)
+        .await
+        .map_err(|e| db_err(what, e))
+}
+
+/// Runs a statement whose one bind is an infrastructure id.
+async fn exec_id(
+    conn: &mut AnyConnection,
+    sql: &SqlStr,
+    id: &str,
+    what: &str,
+) -> Result<sqlx::any::AnyQueryResult, StoreError> {
+    sqlx::query(sql.clone())
+        .bind(id)
+        .execute(conn)
+        .await
+        .map_err(|e| db_err(what, e))
+}
+
+impl SqlStore {
+    /// Opens a `DATA_DB` URL (see [`Target::parse`]) with default options.
+    pub async fn open(url: &str) -> Result<SqlStore, StoreError> {
+        Self::open_with(url, &OpenOptions::default()).await
+    }
+
+    /// Opens a `DATA_DB` URL: creates a missing SQLite file and its directory,
+    /// sets SQLite to WAL mode, and creates or migrates the schema. Refuses a
+    /// database whose schema is newer than this version knows.
+    pub async fn open_with(url: &str, opts: &OpenOptions) -> Result<SqlStore, StoreError> {
+        Self::open_target(Target::parse(url)?, opts).await
+    }
+
+    /// Opens an already parsed [`Target`].
+    pub async fn open_target(target: Target, opts: &OpenOptions) -> Result<SqlStore, StoreError> {
+        sqlx::any::install_default_drivers();
+        let (dialect, conn_url, memory) = match target {
+            Target::SqliteFile(path) => {
+                let path = prepare_sqlite_file(&path).await?;
+                (Dialect::Sqlite, sqlite_url(&path)?, false)
+            }
+            Target::SqliteMemory => (Dialect::Sqlite, "sqlite::memory:".to_string(), true),
+            Target::Postgres(url) => (Dialect::Postgres, url, false),
+            Target::MySql(url) => (Dialect::MySql, url, false),
+        };
+        let max = match (memory, opts.max_connections, dialect) {
+            // Every connection to `sqlite::memory:` is a different database.
+            (true, _, _) => 1,
+            (false, 0, Dialect::Sqlite) => 8,
+            (false, 0, _) => 10,
+            (false, n, _) => n,
+        };
+        let mut pool = AnyPoolOptions::new()
+            .max_connections(max)
+            .acquire_timeout(opts.acquire_timeout);
+        if memory {
+            // Closing the only connection would drop the database.
+            pool = pool
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None);
+        }
+        let mut setup: Vec<SqlStr> = dialect
+            .session_setup()
+            .iter()
+            .map(|stmt| sql_str((*stmt).to_string()))
+            .collect();
+        if dialect == Dialect::Sqlite {
+            setup.push(sql_str(format!(
+                "PRAGMA busy_timeout = {}",
+                opts.busy_timeout.as_millis()
+            )));
+            setup.push(sql_str(
+                match opts.durability {
+                    Durability::Full => "PRAGMA synchronous = FULL",
+                    Durability::Normal => "PRAGMA synchronous = NORMAL",
+                }
+                .to_string(),
+            ));
+        }
+        if !setup.is_empty() {
+            let setup: Arc<[SqlStr]> = Arc::from(setup);
+            pool = pool.after_connect(move |conn, _meta| {
+                let setup = setup.clone();
+                Box::pin(async move {
+                    for stmt in setup.iter() {
+                        sqlx::query(stmt.clone()).execute(&mut *conn).await?;
+                    }
+                    Ok(())
+                })
+            });
+        }
+        let pool = pool
+            .connect(&conn_url)
+            .await
+            .map_err(|e| db_err("cannot connect to the database", e))?;
+        if dialect == Dialect::Sqlite && !memory {
+            // Persistent in the file; needs no other connection in a transaction,
+            // which holds at open.
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .execute(&pool)
+                .await
+                .map_err(|e| db_err("cannot switch SQLite to WAL mode", e))?;
+        }
+        let store = SqlStore {
+            pool,
+            dialect,
+            q: Queries::new(dialect),
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// The SQL dialect of the database.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Closes every pooled connection (waits for those in use).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// The schema version of the database (the latest after open).
+    pub async fn schema_version(&self) -> Result<i64, StoreError> {
+        let rows = sqlx::query("SELECT version FROM schema_version")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| db_err("cannot read the schema version", e))?;
+        let mut max = 0;
+        for r in &rows {
+            max = max.max(get::<i64>(r, "version")?);
+        }
+        Ok(max)
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .map_err(|e| db_err("cannot connect for the migration", e))?;
+        let Some((lock, unlock)) = self.dialect.session_migration_lock() else {
+            return self.migrate_locked(&mut conn).await;
+        };
+        let taken = sqlx::query(lock)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(|e| db_err("cannot lock the schema", e))?;
+        if get::<Option<i64>>(&taken, "taken")? != Some(1) {
+            return Err(StoreError::Backend(
+                "timed out waiting for another server to migrate the schema".into(),
+            ));
+        }
+        let result = self.migrate_locked(&mut conn).await;
+        let released = sqlx::query(unlock).execute(&mut *conn).await;
+        result?;
+        released
+            .map(|_| ())
+            .map_err(|e| db_err("cannot unlock the schema", e))
+    }
+
+    async fn migrate_locked(&self, conn: &mut AnyConnection) -> Result<(), StoreError> {
+        let d = self.dialect;
+        let mut tx = sqlx::Connection::begin_with(conn, d.begin_write())
+            .await
+            .map_err(|e| db_err("cannot begin the migration", e))?;
+        if let Some(lock) = d.migration_lock() {
+            sqlx::query(lock)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| db_err("cannot lock the schema", e))?;
+        }
+        sqlx::query(d.schema_version_ddl())
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| db_err("cannot create schema_version", e))?;
+        let rows = sqlx::query(d.read_schema_version())
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| db_err("cannot read the schema version", e))?;
+        let mut current = None;
+        for r in &rows {
+            let v = get::<i64>(r, "version")?;
+            current = Some(current.map_or(v, |c: i64| c.max(v)));
+        }
+        let current = match current {
+            Some(v) => v,
+            None => {
+                sqlx::query("INSERT INTO schema_version (version) VALUES (0)")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| db_err("cannot seed the schema version", e))?;
+                0
+            }
+        };
+        let migrations = d.migrations();
+        let latest = migrations.last().map_or(0, |m| m.version);
+        if current > latest {
+            return Err(StoreError::Backend(format!(
+                "the database has schema version {current}, newer than this server's {latest}: \
+                 upgrade the server"
+            )));
+        }
+        for m in migrations.iter().filter(|m| m.version > current) {
+            for stmt in &m.ddl {
+                sqlx::query(*stmt).execute(&mut *tx).await.map_err(|e| {
+                    db_err(&format!("schema migration to version {}", m.version), e)
+                })?;
+            }
+            if m.backfill_owners {
+                self.backfill_owners(&mut tx).await?;
+            }
+            sqlx::query(self.q.set_schema_version.clone())
+                .bind(m.version)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| db_err("cannot record the schema version", e))?;
+        }
+        tx.commit()
+            .await
+            .map_err(|e| db_err("cannot commit the migration", e))
+    }
+
+    /// Fills `inf_owners` from `infrastructures.owners` (migration to v2).
+    async fn backfill_owners(&self, conn: &mut AnyConnection) -> Result<(), StoreError> {
+        exec(conn, &self.q.delete_all_owner_keys, "owner index backfill").await?;
+        let rows = sqlx::query(self.q.owners_of_all.clone())
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(|e| db_err("owner index backfill", e))?;
+        for r in &rows {
+            let id: &str = get(r, "id")?;
+            let owners = parse_owners(get(r, "owners")?)?;
+            self.insert_owner_keys(conn, id, &owners).await?;
+        }
+        Ok(())
+    }
+
+    async fn insert_owner_keys(
+        &self,
+        conn: &mut AnyConnection,
+        id: &str,
+        owners: &[ImUser],
+    ) -> Result<(), StoreError> {
+        for key in owner_keys(owners) {
+            sqlx::query(self.q.insert_owner_key.clone())
+                .bind(key)
+                .bind(id)
+                .execute(&mut *conn)
+                .await
+                .map_err(|e| db_err("cannot index the owners", e))?;
+        }
+        Ok(())
+    }
+
+    async fn upsert_vm(
+        &self,
+        conn: &mut AnyConnection,
+        id: &str,
+        im_id: i64,
+        data: String,
+    ) -> Result<(), StoreError> {
+        sqlx::query(self.q.upsert_vm.clone())
+            .bind(id)
+            .bind(im_id)
+            .bind(data)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| db_err("cannot write a VM", e))?;
+        Ok(())
+    }
+
+    async fn delete_vm(
+        &self,
+        conn: &mut AnyConnection,
+        id: &str,
+        im_id: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(self.q.delete_vm.clone())
+            .bind(id)
+            .bind(im_id)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| db_err("cannot delete a VM", e))?;
+        Ok(())
+    }
+
+    /// Writes the VM rows named by `changes`. Called after the infrastructure
+    /// row was written in the same transaction, which holds that row's lock:
+    /// every writer of an infrastructure's VMs goes through it first.
+    async fn write_vms(
+        &self,
+        conn: &mut AnyConnection,
+        inf: &StoredInf,
+        changes: VmChanges<'_>,
+    ) -> Result<(), StoreError> {
+        match changes {
+            VmChanges::None => {}
+            VmChanges::Some(ids) => {
+                let mut done = HashSet::new();
+                for &im_id in ids {
+                    if !done.insert(im_id) {
+                        continue;
+                    }
+                    match inf.vms.iter().rev().find(|v| v.im_id == im_id) {
+                        Some(vm) => {
+                            self.upsert_vm(conn, &inf.id, im_id, to_json(&vm.data)?)
+                                .await?
+                        }
+                        // Named but gone from the infrastructure: the row goes too.
+                        None => self.delete_vm(conn, &inf.id, im_id).await?,
+                    }
+                }
+            }
+            VmChanges::All => {
+                // Rewrite only what changed: most `All` updates touch few VMs.
+                let rows = sqlx::query(self.q.select_vm_data.clone())
+                    .bind(&inf.id)
+                    .fetch_all(&mut *conn)
+                    .await
+                    .map_err(|e| db_err("cannot read the VMs", e))?;
+                let mut stored: HashMap<i64, &str> = HashMap::with_capacity(rows.len());
+                for r in &rows {
+                    stored.insert(get(r, "im_id")?, get(r, "data")?);
+                }
+                let mut present = HashSet::with_capacity(inf.vms.len());
+                for vm in &inf.vms {
+                    present.insert(vm.im_id);
+                    let data = to_json(&vm.data)?;
+                    if stored.get(&vm.im_id) != Some(&data.as_str()) {
+                        self.upsert_vm(conn, &inf.id, vm.im_id, data).await?;
+                    }
+                }
+                for &im_id in stored.keys() {
+                    if !present.contains(&im_id) {
+                        self.delete_vm(conn, &inf.id, im_id).await?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn index_entries(rows: &[AnyRow]) -> Result<Vec<IndexEntry>, StoreError> {
+        // Most infrastructures share a few owner lists: parse each text once.
+        let mut parsed: HashMap<&str, Vec<ImUser>> = HashMap::new();
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let text: &str = get(r, "owners")?;
+            let owners = match parsed.get(text) {
+                Some(o) => o.clone(),
+                None => {
+                    let o = parse_owners(text)?;
+                    parsed.insert(text, o.clone());
+                    o
+                }
+            };
+            out.push(IndexEntry {
+                id: get(r, "id")?,
+                owners,
+                created_at: get(r, "created_at")?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn row_to_inf(r: &AnyRow, vms: Vec<StoredVm>) -> Result<StoredInf, StoreError> {
+        Ok(StoredInf {
+            id: get(r, "id")?,
+            version: get(r, "version")?,
+            deleted: get::<i64>(r, "deleted")? != 0,
+            owners: parse_owners(get(r, "owners")?)?,
+            created_at: get(r, "created_at")?,
+            data: parse_map(get(r, "data")?)?,
+            vms,
+        })
+    }
+
+    fn row_to_vm(r: &AnyRow) -> Result<StoredVm, StoreError> {
+        Ok(StoredVm {
+            im_id: get(r, "im_id")?,
+            data: parse_map(get(r, "data")?)?,
+        })
+    }
+
+    /// A pooled connection ready for [`Dialect::begin_read`].
+    async fn read_conn(&self) -> Result<sqlx::pool::PoolConnection<Any>, StoreError> {
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .map_err(|e| db_err("cannot get a connection", e))?;
+        if let Some(stmt) = self.dialect.before_read() {
+            sqlx::query(stmt)
+                .execute(&mut *conn)
+                .await
+                .map_err(|e| db_err("cannot begin a read", e))?;
+        }
+        Ok(conn)
+    }
+
+    /// The infrastructures (not deleted) with an owner named `username`,
+    /// newest first, through the owner index. The caller still applies the
+    /// ownership rule (password, token) to the returned owners.
+    ///
+    /// Measured for one user owning 10,000 of 100,000 rows (release build,
+    /// shared 2-core box): about 60–100 ms on SQLite and on PostgreSQL, of
+    /// which the database alone spends 30–80 ms. A single server should list
+    /// from its in-memory index (from [`Store::load_index`]); this query is
+    /// for servers sharing a database.
+    pub async fn list_owned(&self, username: &str) -> Result<Vec<IndexEntry>, StoreError> {
+        let rows = sqlx::query(self.q.list_owned.clone())
+            .bind(owner_key(username))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| db_err("cannot list infrastructures", e))?;
+        let mut entries = Self::index_entries(&rows)?;
+        entries.retain(|e| e.owners.iter().any(|o| o.username == username));
+        Ok(entries)
+    }
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    async fn load_index(&self) -> Result<Vec<IndexEntry>, StoreError> {
+        let rows = sqlx::query(self.q.load_index.clone())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| db_err("cannot load the index", e))?;
+        Self::index_entries(&rows)
+    }
+
+    async fn load(&self, id: &str) -> Result<Option<StoredInf>, StoreError> {
+        let mut conn = self.read_conn().await?;
+        let mut tx = sqlx::Connection::begin_with(&mut *conn, self.dialect.begin_read())
+            .await
+            .map_err(|e| db_err("cannot begin a read", e))?;
+        let row = sqlx::query(self.q.load_inf.clone())
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|e| db_err("cannot load an infrastructure", e))?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let vm_rows = sqlx::query(self.q.load_vms.clone())
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| db_err("cannot load the VMs", e))?;
+        tx.commit()
+            .await
+            .map_err(|e| db_err("cannot end a read", e))?;
+        let vms = vm_rows
+            .iter()
+            .map(Self::row_to_vm)
+            .collect::<Result<_, _>>()?;
+        Ok(Some(Self::row_to_inf(&row, vms)?))
+    }
+
+    async fn insert(&self, inf: &StoredInf) -> Result<(), StoreError> {
+        let owners = to_json(&inf.owners)?;
+        let data = to_json(&inf.data)?;
+        let mut tx = self
+            .pool
+            .begin_with(self.dialect.begin_write())
+            .await
+            .map_err(|e| db_err("cannot begin a write", e))?;
+        let res = sqlx::query(self.q.insert_inf.clone())
+            .bind(&inf.id)
+            .bind(inf.version)
+            .bind(i64::from(inf.deleted))
+            .bind(inf.created_at)
+            .bind(now_secs())
+            .bind(owners)
+            .bind(data)
+            .execute(&mut *tx)
+            .await;
+        if let Err(e) = res {
+            if e.as_database_error()
+                .is_some_and(|d| d.is_unique_violation())
+            {
+                return Err(StoreError::Exists(inf.id.clone()));
+            }
+            return Err(db_err("cannot insert an infrastructure", e));
+        }
+        // Rows orphaned by a manual purge of `infrastructures` must not leak in.
+        exec_id(
+            &mut tx,
+            &self.q.delete_owner_keys,
+            &inf.id,
+            "cannot clean owner keys",
+        )
+        .await?;
+        exec_id(&mut tx, &self.q.delete_vms_of, &inf.id, "cannot clean VMs").await?;
+        self.insert_owner_keys(&mut tx, &inf.id, &inf.owners)
+            .await?;
+        for vm in &inf.vms {
+            self.upsert_vm(&mut tx, &inf.id, vm.im_id, to_json(&vm.data)?)
+                .await?;
+        }
+        tx.commit()
+            .await
+            .map_err(|e| db_err("cannot commit an insert", e))
+    }
+
+    async fn update(&self, inf: &StoredInf, vms: VmChanges<'_>) -> Result<(), StoreError> {
+        let owners = to_json(&inf.owners)?;
+        let data = to_json(&inf.data)?;
+        let mut tx = self
+            .pool
+            .begin_with(self.dialect.begin_write())
+            .await
+            .map_err(|e| db_err("cannot begin a write", e))?;
+        let done = sqlx::query(self.q.update_inf.clone())
+            .bind(inf.version)
+            .bind(i64::from(inf.deleted))
+            .bind(now_secs())
+            .bind(data)
+            .bind(&inf.id)
+            .bind(inf.version - 1)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| db_err("cannot update an infrastructure", e))?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Conflict(inf.id.clone()));
+        }
+        // Owners rarely change: rewrite their index only when they did.
+        let changed = sqlx::query(self.q.update_owners.clone())
+            .bind(owners.as_str())
+            .bind(&inf.id)
+            .bind(owners.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| db_err("cannot update the owners", e))?;
+        if changed.rows_affected() > 0 {
+            exec_id(
+                &mut tx,
+                &self.q.delete_owner_keys,
+                &inf.id,
+                "cannot reindex the owners",
+            )
+            .await?;
+            self.insert_owner_keys(&mut tx, &inf.id, &inf.owners)
+                .await?;
+        }
+        self.write_vms(&mut tx, inf, vms).await?;
+        tx.commit()
+            .await
+            .map_err(|e| db_err("cannot commit an update", e))
+    }
+
+    async fn load_all(&self) -> Result<Vec<StoredInf>, StoreError> {
+        let mut conn = self.read_conn().await?;
+        let mut tx = sqlx::Connection::begin_with(&mut *conn, self.dialect.begin_read())
+            .await
+            .map_err(|e| db_err("cannot begin a read", e))?;
+        let inf_rows = sqlx::query(self.q.load_all_infs.clone())
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| db_err("cannot load the infrastructures", e))?;
+        let vm_rows = sqlx::query(self.q.load_all_vms.clone())
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| db_err("cannot load the VMs", e))?;
+        tx.commit()
+            .await
+            .map_err(|e| db_err("cannot end a read", e))?;
+        let mut vms: HashMap<&str, Vec<StoredVm>> = HashMap::new();
+        for r in &vm_rows {
+            vms.entry(get(r, "inf_id")?)
+                .or_default()
+                .push(Self::row_to_vm(r)?);
+        }
+        inf_rows
+            .iter()
+            .map(|r| {
+                let id: &str = get(r, "id")?;
+                let own = vms.remove(id).unwrap_or_default();
+                Self::row_to_inf(r, own)
+            })
+            .collect()
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(|e| db_err("the database does not answer", e))
+    }
+}
