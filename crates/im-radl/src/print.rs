@@ -28,6 +28,11 @@ impl Display for FeatureDisplay<'_> {
             Value::Features(inner) => write!(f, "{} contains ({})", ft.name, inner),
             Value::List(list) => {
                 write!(f, "{} {} [", ft.name, ft.op.as_str())?;
+                // Both parsers drop a leading empty string (`['', 'a']` is
+                // `['a']`): one more keeps a list that starts with `''`.
+                if list.first().is_some_and(String::is_empty) {
+                    f.write_str("'',")?;
+                }
                 for (i, s) in list.iter().enumerate() {
                     if i > 0 {
                         f.write_char(',')?;

@@ -62,3 +62,14 @@ proptest! {
         let _ = parse_radl_json(&text);
     }
 }
+
+#[test]
+fn a_list_that_starts_with_an_empty_string_prints_back_whole() {
+    let radl = parse_radl("system s (x = ['', '', 'a'])").unwrap();
+    let list = radl.systems[0].features.get("x").cloned();
+    assert_eq!(
+        list,
+        Some(im_radl::Value::List(vec!["".into(), "a".into()]))
+    );
+    assert_eq!(parse_radl(&radl.to_string()).unwrap(), radl);
+}
