@@ -173,8 +173,11 @@ impl Radl {
         for s in &self.systems {
             s.check(self)?;
         }
+        // One set of names for every deploy: a linear search per deploy is
+        // quadratic on large documents.
+        let systems: HashSet<&str> = self.systems.iter().map(|s| s.name.as_str()).collect();
         for d in &self.deploys {
-            d.check(self)?;
+            d.check_with(|name| systems.contains(name))?;
         }
         for c in &self.configures {
             c.check()?;
@@ -429,7 +432,11 @@ fn check_app(app: &Features) -> Result<(), RadlError> {
 impl Deploy {
     /// The system must exist and the number of VMs be a non-negative integer.
     pub fn check(&self, radl: &Radl) -> Result<(), RadlError> {
-        if radl.get_system(&self.system).is_none() {
+        self.check_with(|name| radl.get_system(name).is_some())
+    }
+
+    fn check_with(&self, system_exists: impl Fn(&str) -> bool) -> Result<(), RadlError> {
+        if !system_exists(&self.system) {
             return Err(RadlError::check(
                 "Invalid system id in the deploy.",
                 self.pos,

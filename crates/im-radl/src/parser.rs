@@ -176,6 +176,7 @@ impl Parser {
         const SENTENCE: &str =
             "a sentence (network, system, configure, contextualize, deploy or ansible)";
         let mut sentences = 0usize;
+        let mut seen: std::collections::HashSet<(u8, String)> = std::collections::HashSet::new();
         loop {
             let aspect = match self.peek() {
                 Some(Tok::Keyword(Keyword::Network)) => Aspect::Network(self.network()?),
@@ -189,7 +190,30 @@ impl Parser {
                 None if sentences > 0 => break,
                 _ => return Err(self.error(SENTENCE)),
             };
-            radl.add(aspect, IfPresent::Error)?;
+            // Duplicates by id per kind, in a set: `Radl::add` searches its
+            // lists, which is quadratic on documents with many sentences.
+            let key = match &aspect {
+                Aspect::Network(n) => Some((0u8, n.id.clone())),
+                Aspect::System(s) => Some((1, s.name.clone())),
+                Aspect::Ansible(a) => Some((2, a.id.clone())),
+                Aspect::Configure(c) => Some((3, c.name.clone())),
+                _ => None,
+            };
+            if let Some(k) = key
+                && !seen.insert(k)
+            {
+                return Err(RadlError::model("Aspect with the same id was found.", None));
+            }
+            match aspect {
+                Aspect::Network(n) => radl.networks.push(n),
+                Aspect::System(s) => radl.systems.push(s),
+                Aspect::Ansible(a) => radl.ansible_hosts.push(a),
+                Aspect::Configure(c) => radl.configures.push(c),
+                Aspect::Deploy(d) => radl.deploys.push(d),
+                other => {
+                    radl.add(other, IfPresent::Error)?;
+                }
+            }
             sentences += 1;
         }
         // The grammar nests `description radl`: the innermost (last) is added first.

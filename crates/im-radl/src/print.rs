@@ -45,6 +45,11 @@ impl Display for FeatureDisplay<'_> {
                 write!(f, "{} {} ", ft.name, ft.op.as_str())?;
                 write_str_lit(f, s)
             }
+            // A unit starting with `.` would be read as the number's decimals:
+            // keep it apart (the reference glues it and reads back another value).
+            Value::Number(n) if ft.unit.starts_with('.') => {
+                write!(f, "{} {} {} {}", ft.name, ft.op.as_str(), n, ft.unit)
+            }
             Value::Number(n) => write!(f, "{} {} {}{}", ft.name, ft.op.as_str(), n, ft.unit),
         }
     }

@@ -73,3 +73,10 @@ fn a_list_that_starts_with_an_empty_string_prints_back_whole() {
     );
     assert_eq!(parse_radl(&radl.to_string()).unwrap(), radl);
 }
+
+/// Found by the fuzzer: `1 .` (unit `.`) printed as `1.` read back as 1.0.
+#[test]
+fn a_unit_starting_with_a_dot_prints_back_whole() {
+    let radl = parse_radl("system p(u=1&.)").unwrap();
+    assert_eq!(parse_radl(&radl.to_string()).unwrap(), radl);
+}
