@@ -182,7 +182,9 @@ impl Radl {
         for c in &self.configures {
             c.check()?;
         }
-        self.contextualize.check(self)?;
+        let configures: HashSet<&str> = self.configures.iter().map(|c| c.name.as_str()).collect();
+        self.contextualize
+            .check_with(|s| systems.contains(s), |c| configures.contains(c))?;
         let names: HashSet<&str> = self.systems.iter().map(|s| s.name.as_str()).collect();
         if names.len() != self.systems.len() {
             return Err(RadlError::check("Some System name duplicated.", None));
@@ -472,6 +474,17 @@ impl Contextualize {
     /// `max_time` must be a non-negative integer and every item must name an
     /// existing system and configure.
     pub fn check(&self, radl: &Radl) -> Result<(), RadlError> {
+        self.check_with(
+            |s| radl.get_system(s).is_some(),
+            |c| radl.get_configure(c).is_some(),
+        )
+    }
+
+    fn check_with(
+        &self,
+        system_exists: impl Fn(&str) -> bool,
+        configure_exists: impl Fn(&str) -> bool,
+    ) -> Result<(), RadlError> {
         if !self.max_time.is_int() || self.max_time.as_f64() < 0.0 {
             return Err(RadlError::check(
                 "Invalid 'max time' in 'contextualize'",
@@ -479,13 +492,13 @@ impl Contextualize {
             ));
         }
         for item in self.items.iter().flat_map(IndexMap::values) {
-            if radl.get_system(&item.system).is_none() {
+            if !system_exists(&item.system) {
                 return Err(RadlError::check(
                     format!("Invalid system id '{}'", item.system),
                     item.pos,
                 ));
             }
-            if radl.get_configure(&item.configure).is_none() {
+            if !configure_exists(&item.configure) {
                 return Err(RadlError::check(
                     format!("Invalid configure id '{}'", item.configure),
                     item.pos,
