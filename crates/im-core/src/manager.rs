@@ -252,11 +252,19 @@ impl Manager {
             op: AsyncMutex::new(()),
             snap: RwLock::new(Arc::new(inf)),
         });
-        // Another request may have loaded it meanwhile: keep the first.
-        Ok(lock(&self.slots)
-            .entry(id.to_string())
-            .or_insert(slot)
-            .clone())
+        // Another request may have loaded it meanwhile: keep the first. It may
+        // also have been destroyed meanwhile (the destroy removes it from the
+        // index, then from the slots): a body read before that must not be
+        // published, or the destroyed infrastructure would answer again.
+        let mut slots = lock(&self.slots);
+        let still_known = match self.index.read() {
+            Ok(i) => i.contains_key(id),
+            Err(p) => p.into_inner().contains_key(id),
+        };
+        if !still_known {
+            return Err(ImError::IncorrectInfrastructure);
+        }
+        Ok(slots.entry(id.to_string()).or_insert(slot).clone())
     }
 
     // ----- writing ----------------------------------------------------------
