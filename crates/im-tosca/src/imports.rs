@@ -170,6 +170,13 @@ fn load_imports(
         if !seen.insert(url.clone()) {
             continue;
         }
+        // The shipped files import nothing; their parsed types are cached.
+        if let Some(types) = crate::types::shipped_types(&url) {
+            for (k, v) in types {
+                out.insert(k.clone(), v.clone());
+            }
+            continue;
+        }
         let text = read_url(&url, fetcher)?;
         let imported = yaml::parse_value(&text).map_err(|e| {
             ToscaError::Import(format!(

@@ -60,6 +60,28 @@ const SHIPPED: &[(&str, &str)] = &[
     ),
 ];
 
+/// The parsed types of a shipped type file (parsed once per process).
+pub(crate) fn shipped_types(url: &str) -> Option<&'static IndexMap<String, Map>> {
+    static PARSED: OnceLock<Vec<IndexMap<String, Map>>> = OnceLock::new();
+    let all = PARSED.get_or_init(|| {
+        SHIPPED
+            .iter()
+            .map(|(_, text)| {
+                let mut out = IndexMap::new();
+                // Checked by a test: every shipped file parses.
+                if let Ok(doc) = crate::yaml::parse_value(text) {
+                    collect_types(&doc, &mut out);
+                }
+                out
+            })
+            .collect()
+    });
+    SHIPPED
+        .iter()
+        .position(|(u, _)| *u == url)
+        .and_then(|i| all.get(i))
+}
+
 /// The text of a type file shipped with the crate for `url`, if any.
 pub fn shipped_type_file(url: &str) -> Option<&'static str> {
     SHIPPED.iter().find(|(u, _)| *u == url).map(|(_, t)| *t)
