@@ -269,10 +269,22 @@ impl Manager {
 
     // ----- writing ----------------------------------------------------------
 
-    /// Persists a new infrastructure and registers it.
-    pub(crate) async fn insert(&self, mut inf: Infrastructure) -> Result<Arc<Slot>, ImError> {
+    /// Persists a new infrastructure and registers it. A `provisional` one is
+    /// committed again before anything is acknowledged (a synchronous create),
+    /// so its first write need not wait for the disk (see
+    /// [`Store::insert_provisional`]).
+    pub(crate) async fn insert(
+        &self,
+        mut inf: Infrastructure,
+        provisional: bool,
+    ) -> Result<Arc<Slot>, ImError> {
         inf.version = 1;
-        self.store.insert(&inf.to_stored()).await?;
+        let stored = inf.to_stored();
+        if provisional {
+            self.store.insert_provisional(&stored).await?;
+        } else {
+            self.store.insert(&stored).await?;
+        }
         let id = inf.id.clone();
         let owners = inf.owners.clone();
         let slot = Arc::new(Slot {

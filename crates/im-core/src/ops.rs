@@ -68,7 +68,7 @@ impl Manager {
         if let Some(t) = &d.tosca {
             inf.extra_info.insert("TOSCA".into(), json!(t));
         }
-        let slot = self.insert(inf).await?;
+        let slot = self.insert(inf, !async_call).await?;
         self.remember_creds(&id, auth);
         if async_call {
             let me = self.clone();
@@ -159,7 +159,7 @@ impl Manager {
             // takes its place, as in the reference.
             Some(old) => self.revive(inf, old.version).await?,
             None => {
-                self.insert(inf).await.map_err(|e| match e {
+                self.insert(inf, false).await.map_err(|e| match e {
                     ImError::Store(_) => {
                         ImError::failed("Trying to add an existing infrastructure ID.")
                     }

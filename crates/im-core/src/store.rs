@@ -88,6 +88,16 @@ pub trait Store: Send + Sync + 'static {
     /// Inserts a new infrastructure (its `version` is stored as given).
     async fn insert(&self, inf: &StoredInf) -> Result<(), StoreError>;
 
+    /// Inserts a new infrastructure that the caller writes again with
+    /// [`Store::update`] before it acknowledges anything to anyone (the record
+    /// of a synchronous create, made before its VMs are launched). A backend
+    /// may return before this insert is on disk: the durable update that
+    /// follows makes it durable too, which saves one disk sync per create. A
+    /// crash in between loses only an unacknowledged create.
+    async fn insert_provisional(&self, inf: &StoredInf) -> Result<(), StoreError> {
+        self.insert(inf).await
+    }
+
     /// Writes `inf` if the stored version is `inf.version - 1`
     /// (else [`StoreError::Conflict`]); rewrites the VM rows named by `vms`.
     async fn update(&self, inf: &StoredInf, vms: VmChanges<'_>) -> Result<(), StoreError>;

@@ -169,6 +169,17 @@ impl Dialect {
         }
     }
 
+    /// A statement, run first in a write transaction, that lets its commit
+    /// return before the log reaches the disk (the next synchronous commit
+    /// flushes it). SQLite does it per batch in the writer; MySQL has no
+    /// per-transaction form.
+    pub fn relaxed_commit(self) -> Option<&'static str> {
+        match self {
+            Dialect::Postgres => Some("SET LOCAL synchronous_commit = off"),
+            Dialect::Sqlite | Dialect::MySql => None,
+        }
+    }
+
     /// A statement run right before [`Dialect::begin_read`] on the same
     /// connection (MySQL: the next transaction only, back to REPEATABLE READ so
     /// that `WITH CONSISTENT SNAPSHOT` takes effect).

@@ -21,6 +21,7 @@
 mod dialect;
 mod sql;
 mod url;
+mod writer;
 
 use std::sync::Arc;
 

@@ -15,6 +15,7 @@ use sqlx::{Any, AnyConnection, AnyPool, AssertSqlSafe, Row, SqlStr};
 
 use crate::dialect::Dialect;
 use crate::url::{Target, UrlError};
+use crate::writer::{OwnedVmChanges, WriteOp, WriterHandle};
 
 /// How hard SQLite works to keep an acknowledged write (PostgreSQL and MySQL
 /// follow their server's configuration).
@@ -164,7 +165,13 @@ impl Queries {
 pub struct SqlStore {
     pool: AnyPool,
     dialect: Dialect,
-    q: Queries,
+    q: Arc<Queries>,
+    /// SQLite's durability setting (relaxed per batch for provisional writes).
+    durability: Durability,
+    /// The group-commit writer of a SQLite file (see [`crate::writer`]);
+    /// `None` for PostgreSQL/MySQL, whose servers take concurrent writers,
+    /// and for an in-memory database.
+    writer: Option<WriterHandle>,
 }
 
 impl std::fmt::Debug for SqlStore {
@@ -275,6 +282,17 @@ async fn exec_id(
 }
 
 impl SqlStore {
+    /// A handle on the same pool that writes directly (for the writer task).
+    fn without_writer(&self) -> SqlStore {
+        SqlStore {
+            pool: self.pool.clone(),
+            dialect: self.dialect,
+            q: self.q.clone(),
+            durability: self.durability,
+            writer: None,
+        }
+    }
+
     /// Opens a `DATA_DB` URL (see [`Target::parse`]) with default options.
     pub async fn open(url: &str) -> Result<SqlStore, StoreError> {
         Self::open_with(url, &OpenOptions::default()).await
@@ -358,12 +376,17 @@ impl SqlStore {
                 .await
                 .map_err(|e| db_err("cannot switch SQLite to WAL mode", e))?;
         }
-        let store = SqlStore {
+        let mut store = SqlStore {
             pool,
             dialect,
-            q: Queries::new(dialect),
+            q: Arc::new(Queries::new(dialect)),
+            durability: opts.durability,
+            writer: None,
         };
         store.migrate().await?;
+        if dialect == Dialect::Sqlite && !memory {
+            store.writer = Some(crate::writer::spawn(store.without_writer()));
+        }
         Ok(store)
     }
 
@@ -598,6 +621,146 @@ impl SqlStore {
         Ok(())
     }
 
+    /// Inserts `inf` inside the caller's transaction.
+    pub(crate) async fn insert_in(
+        &self,
+        tx: &mut AnyConnection,
+        inf: &StoredInf,
+    ) -> Result<(), StoreError> {
+        let owners = to_json(&inf.owners)?;
+        let data = to_json(&inf.data)?;
+        let res = sqlx::query(self.q.insert_inf.clone())
+            .bind(&inf.id)
+            .bind(inf.version)
+            .bind(i64::from(inf.deleted))
+            .bind(inf.created_at)
+            .bind(now_secs())
+            .bind(owners)
+            .bind(data)
+            .execute(&mut *tx)
+            .await;
+        if let Err(e) = res {
+            if e.as_database_error()
+                .is_some_and(|d| d.is_unique_violation())
+            {
+                return Err(StoreError::Exists(inf.id.clone()));
+            }
+            return Err(db_err("cannot insert an infrastructure", e));
+        }
+        // Rows orphaned by a manual purge of `infrastructures` must not leak in.
+        exec_id(
+            tx,
+            &self.q.delete_owner_keys,
+            &inf.id,
+            "cannot clean owner keys",
+        )
+        .await?;
+        exec_id(tx, &self.q.delete_vms_of, &inf.id, "cannot clean VMs").await?;
+        self.insert_owner_keys(tx, &inf.id, &inf.owners).await?;
+        for vm in &inf.vms {
+            self.upsert_vm(tx, &inf.id, vm.im_id, to_json(&vm.data)?)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Compare-and-set update of `inf` inside the caller's transaction.
+    pub(crate) async fn update_in(
+        &self,
+        tx: &mut AnyConnection,
+        inf: &StoredInf,
+        vms: VmChanges<'_>,
+    ) -> Result<(), StoreError> {
+        let owners = to_json(&inf.owners)?;
+        let data = to_json(&inf.data)?;
+        let done = sqlx::query(self.q.update_inf.clone())
+            .bind(inf.version)
+            .bind(i64::from(inf.deleted))
+            .bind(now_secs())
+            .bind(data)
+            .bind(&inf.id)
+            .bind(inf.version - 1)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| db_err("cannot update an infrastructure", e))?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Conflict(inf.id.clone()));
+        }
+        // Owners rarely change: rewrite their index only when they did.
+        let changed = sqlx::query(self.q.update_owners.clone())
+            .bind(owners.as_str())
+            .bind(&inf.id)
+            .bind(owners.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| db_err("cannot update the owners", e))?;
+        if changed.rows_affected() > 0 {
+            exec_id(
+                tx,
+                &self.q.delete_owner_keys,
+                &inf.id,
+                "cannot reindex the owners",
+            )
+            .await?;
+            self.insert_owner_keys(tx, &inf.id, &inf.owners).await?;
+        }
+        self.write_vms(tx, inf, vms).await?;
+        Ok(())
+    }
+
+    /// Runs one write: through the group-commit writer of a SQLite file, or in
+    /// a transaction of its own. A non-`durable` write (a provisional insert)
+    /// may be acknowledged before it reaches the disk; the caller's next
+    /// durable write makes it durable too (one log, written in order).
+    async fn write(&self, op: WriteOp, durable: bool) -> Result<(), StoreError> {
+        if let Some(writer) = &self.writer {
+            return writer.submit(op, durable).await;
+        }
+        let mut tx = self
+            .pool
+            .begin_with(self.dialect.begin_write())
+            .await
+            .map_err(|e| db_err("cannot begin a write", e))?;
+        if !durable && let Some(stmt) = self.dialect.relaxed_commit() {
+            sqlx::query(stmt)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| db_err("cannot relax the commit", e))?;
+        }
+        self.apply(&mut tx, &op).await?;
+        tx.commit()
+            .await
+            .map_err(|e| db_err("cannot commit a write", e))
+    }
+
+    /// Applies one write inside a transaction.
+    pub(crate) async fn apply(
+        &self,
+        tx: &mut AnyConnection,
+        op: &WriteOp,
+    ) -> Result<(), StoreError> {
+        match op {
+            WriteOp::Insert(inf) => self.insert_in(tx, inf).await,
+            WriteOp::Update(inf, vms) => self.update_in(tx, inf, vms.as_changes()).await,
+        }
+    }
+
+    /// The pool (for the writer task).
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// The dialect's statement that opens a write transaction.
+    pub(crate) fn begin_write_sql(&self) -> &'static str {
+        self.dialect.begin_write()
+    }
+
+    /// Whether SQLite syncs every commit (so a batch of provisional writes may
+    /// skip it).
+    pub(crate) fn syncs_every_commit(&self) -> bool {
+        self.durability == Durability::Full
+    }
+
     fn index_entries(rows: &[AnyRow]) -> Result<Vec<IndexEntry>, StoreError> {
         // Most infrastructures share a few owner lists: parse each text once.
         let mut parsed: HashMap<&str, Vec<ImUser>> = HashMap::new();
@@ -716,95 +879,19 @@ impl Store for SqlStore {
     }
 
     async fn insert(&self, inf: &StoredInf) -> Result<(), StoreError> {
-        let owners = to_json(&inf.owners)?;
-        let data = to_json(&inf.data)?;
-        let mut tx = self
-            .pool
-            .begin_with(self.dialect.begin_write())
-            .await
-            .map_err(|e| db_err("cannot begin a write", e))?;
-        let res = sqlx::query(self.q.insert_inf.clone())
-            .bind(&inf.id)
-            .bind(inf.version)
-            .bind(i64::from(inf.deleted))
-            .bind(inf.created_at)
-            .bind(now_secs())
-            .bind(owners)
-            .bind(data)
-            .execute(&mut *tx)
-            .await;
-        if let Err(e) = res {
-            if e.as_database_error()
-                .is_some_and(|d| d.is_unique_violation())
-            {
-                return Err(StoreError::Exists(inf.id.clone()));
-            }
-            return Err(db_err("cannot insert an infrastructure", e));
-        }
-        // Rows orphaned by a manual purge of `infrastructures` must not leak in.
-        exec_id(
-            &mut tx,
-            &self.q.delete_owner_keys,
-            &inf.id,
-            "cannot clean owner keys",
-        )
-        .await?;
-        exec_id(&mut tx, &self.q.delete_vms_of, &inf.id, "cannot clean VMs").await?;
-        self.insert_owner_keys(&mut tx, &inf.id, &inf.owners)
-            .await?;
-        for vm in &inf.vms {
-            self.upsert_vm(&mut tx, &inf.id, vm.im_id, to_json(&vm.data)?)
-                .await?;
-        }
-        tx.commit()
-            .await
-            .map_err(|e| db_err("cannot commit an insert", e))
+        self.write(WriteOp::Insert(inf.clone()), true).await
+    }
+
+    async fn insert_provisional(&self, inf: &StoredInf) -> Result<(), StoreError> {
+        self.write(WriteOp::Insert(inf.clone()), false).await
     }
 
     async fn update(&self, inf: &StoredInf, vms: VmChanges<'_>) -> Result<(), StoreError> {
-        let owners = to_json(&inf.owners)?;
-        let data = to_json(&inf.data)?;
-        let mut tx = self
-            .pool
-            .begin_with(self.dialect.begin_write())
-            .await
-            .map_err(|e| db_err("cannot begin a write", e))?;
-        let done = sqlx::query(self.q.update_inf.clone())
-            .bind(inf.version)
-            .bind(i64::from(inf.deleted))
-            .bind(now_secs())
-            .bind(data)
-            .bind(&inf.id)
-            .bind(inf.version - 1)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| db_err("cannot update an infrastructure", e))?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::Conflict(inf.id.clone()));
-        }
-        // Owners rarely change: rewrite their index only when they did.
-        let changed = sqlx::query(self.q.update_owners.clone())
-            .bind(owners.as_str())
-            .bind(&inf.id)
-            .bind(owners.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| db_err("cannot update the owners", e))?;
-        if changed.rows_affected() > 0 {
-            exec_id(
-                &mut tx,
-                &self.q.delete_owner_keys,
-                &inf.id,
-                "cannot reindex the owners",
-            )
-            .await?;
-            self.insert_owner_keys(&mut tx, &inf.id, &inf.owners)
-                .await?;
-        }
-        self.write_vms(&mut tx, inf, vms).await?;
-        tx.commit()
-            .await
-            .map_err(|e| db_err("cannot commit an update", e))
+        self.write(
+            WriteOp::Update(inf.clone(), OwnedVmChanges::from(vms)),
+            true,
+        )
+        .await
     }
 
     async fn load_all(&self) -> Result<Vec<StoredInf>, StoreError> {

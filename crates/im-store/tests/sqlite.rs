@@ -36,6 +36,9 @@ impl Store for FileStore {
     async fn insert(&self, inf: &StoredInf) -> Result<(), StoreError> {
         self.inner.insert(inf).await
     }
+    async fn insert_provisional(&self, inf: &StoredInf) -> Result<(), StoreError> {
+        self.inner.insert_provisional(inf).await
+    }
     async fn update(&self, inf: &StoredInf, vms: VmChanges<'_>) -> Result<(), StoreError> {
         self.inner.update(inf, vms).await
     }

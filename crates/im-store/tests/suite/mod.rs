@@ -336,6 +336,59 @@ pub async fn concurrent_writers_with_cas_retries_lose_no_increment(s: Arc<dyn St
     assert_eq!(got.version, 81);
 }
 
+/// Many writes at once (as the SQLite writer commits them together): new
+/// inserts succeed, a duplicate insert gets `Exists` and a stale update gets
+/// `Conflict`, each alone, and what succeeded is all stored.
+pub async fn concurrent_writes_each_get_their_own_answer(s: Arc<dyn Store>) {
+    let ns = Ns::new();
+    let base = inf(&ns.id("base"), 1, 1);
+    s.insert(&base).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..48 {
+        let s = s.clone();
+        let fresh = inf(&ns.id(&format!("n{i}")), 2, 1);
+        let base = base.clone();
+        tasks.push(tokio::spawn(async move {
+            match i % 3 {
+                0 => (i, s.insert(&fresh).await),
+                1 => (i, s.insert(&base).await),
+                _ => {
+                    let mut stale = base.clone();
+                    stale.version += 5;
+                    (i, s.update(&stale, VmChanges::All).await)
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        let (i, r) = t.await.unwrap();
+        match (i % 3, r) {
+            (0, Ok(())) => {}
+            (1, Err(StoreError::Exists(id))) => assert_eq!(id, base.id),
+            (2, Err(StoreError::Conflict(id))) => assert_eq!(id, base.id),
+            (k, r) => panic!("write {i} (kind {k}) answered {r:?}"),
+        }
+    }
+    for i in (0..48).filter(|i| i % 3 == 0) {
+        let id = ns.id(&format!("n{i}"));
+        assert_eq!(s.load(&id).await.unwrap().unwrap().id, id);
+    }
+    assert_eq!(s.load(&base.id).await.unwrap().unwrap(), base);
+}
+
+/// A provisional insert (a synchronous create's first record) is readable at
+/// once and the update that follows it stores the final state.
+pub async fn a_provisional_insert_then_an_update_stores_both(s: Arc<dyn Store>) {
+    let ns = Ns::new();
+    let mut a = inf(&ns.id("prov"), 3, 0);
+    s.insert_provisional(&a).await.unwrap();
+    assert_eq!(s.load(&a.id).await.unwrap().unwrap(), a);
+    a.version += 1;
+    a.vms = vec![vm(0, "running")];
+    s.update(&a, VmChanges::All).await.unwrap();
+    assert_eq!(s.load(&a.id).await.unwrap().unwrap(), a);
+}
+
 pub async fn the_database_answers_a_ping(s: Arc<dyn Store>) {
     s.ping().await.unwrap();
 }
@@ -399,6 +452,18 @@ macro_rules! store_suite {
         async fn naming_some_vms_rewrites_only_those_rows() {
             if let Some(s) = $open().await {
                 crate::suite::naming_some_vms_rewrites_only_those_rows(s).await;
+            }
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn concurrent_writes_each_get_their_own_answer() {
+            if let Some(s) = $open().await {
+                crate::suite::concurrent_writes_each_get_their_own_answer(s).await;
+            }
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn a_provisional_insert_then_an_update_stores_both() {
+            if let Some(s) = $open().await {
+                crate::suite::a_provisional_insert_then_an_update_stores_both(s).await;
             }
         }
         #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
