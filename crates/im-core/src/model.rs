@@ -499,6 +499,17 @@ impl Infrastructure {
             v.configured = vm.data.get("configured").and_then(Value::as_bool);
             inf.vms.push(v);
         }
+        // A create cut short by a crash or a kill (its record is written
+        // before the VMs are launched, the VMs when the launch ends): nothing
+        // will ever finish it, so it reads `failed`, not `pending` for ever.
+        // Only a record loaded from the store can be in this state: a create
+        // in progress keeps its infrastructure in memory.
+        if !inf.deleted && inf.vms.is_empty() && inf.configured.is_none() {
+            inf.configured = Some(false);
+            inf.add_cont_msg(
+                "Error creating the infrastructure: interrupted by a stop of the service.",
+            );
+        }
         Ok(inf)
     }
 }

@@ -63,6 +63,14 @@ impl Server {
         let dir = std::mem::replace(&mut self.dir, dir);
         (status, dir)
     }
+
+    /// Kills the server with SIGKILL (no chance to finish anything) and
+    /// returns the data directory.
+    pub fn kill(mut self) -> tempfile::TempDir {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap())
+    }
 }
 
 impl Drop for Server {
