@@ -346,7 +346,9 @@ impl Topology {
             // Only the default's type is checked, as the reference does:
             // input constraints are not enforced.
             if !default.is_null() && !is_function(default) {
-                self.check_type(ty, default, def, name, &path, issues);
+                let mut schema = def.clone();
+                schema.shift_remove("constraints");
+                self.check_type(ty, default, &schema, name, &path, issues);
             }
         }
     }
@@ -1412,15 +1414,30 @@ impl Topology {
                             &p,
                         );
                     }
-                    if name == "get_attribute"
-                        && target == "HOST"
-                        && path.get(1).map(String::as_str) == Some("outputs")
-                    {
+                    let in_outputs = path.get(1).map(String::as_str) == Some("outputs");
+                    if name == "get_attribute" && target == "HOST" && in_outputs {
                         issues.add(
                             IssueKind::Value,
-                            "\"get_attribute: [ HOST, ... ]\" is not allowed in \"outputs\" of the topology template.",
+                            "\"get_attribute: [ HOST, ... ]\" is not allowed in \"outputs\" section of the TOSCA template.",
                             &p,
                         );
+                    }
+                    if name == "get_attribute" {
+                        // SELF names the node the call sits in (none in outputs).
+                        let context = match (path.get(1).map(String::as_str), path.get(2)) {
+                            (Some("node_templates"), Some(n)) => n.clone(),
+                            _ => String::new(),
+                        };
+                        let node_name = if target == "SELF" {
+                            context.clone()
+                        } else {
+                            target.clone()
+                        };
+                        if let Some(node) = self.node(&node_name) {
+                            self.check_attribute(node, &context, l, &p, issues);
+                        } else if target == "SELF" && in_outputs {
+                            issues.add(IssueKind::Key, "Node template \"SELF\" was not found.", &p);
+                        }
                     }
                 }
                 "get_operation_output" => issues.add(
@@ -1430,6 +1447,79 @@ impl Topology {
                 ),
                 _ => {}
             }
+        }
+    }
+
+    /// tosca-parser's `GetAttribute.validate`: the attribute must be defined by
+    /// the node's type (or be one of its properties), or by the capability the
+    /// second argument names.
+    fn check_attribute(
+        &self,
+        node: &NodeTpl,
+        context: &str,
+        args: &[Value],
+        path: &[&str],
+        issues: &mut Issues,
+    ) {
+        let attrs = self
+            .types
+            .merged_value(&node.type_name, NODE, "attributes")
+            .and_then(|v| v.as_map().cloned())
+            .unwrap_or_default();
+        let first = args[1].py_str();
+        if attrs.contains_key(&first) || (args.len() == 2 && node.props.contains_key(&first)) {
+            return;
+        }
+        if args.len() == 2 {
+            issues.add(
+                IssueKind::Key,
+                format!(
+                    "Attribute \"{first}\" was not found in node template \"{}\".",
+                    node.name
+                ),
+                path,
+            );
+            return;
+        }
+        let attr = args[2].py_str();
+        let (owner, cap) = match node.reqs.iter().find(|(r, _)| *r == first) {
+            Some((_, t)) => {
+                let t = match t {
+                    Value::Map(m) => m.get("node").map(Value::py_str).unwrap_or_default(),
+                    other => other.py_str(),
+                };
+                match self.node(&t) {
+                    Some(t) => (t, t.caps.get(&first)),
+                    None => return,
+                }
+            }
+            None => (node, node.caps.get(&first)),
+        };
+        let Some(cap) = cap else {
+            issues.add(
+                IssueKind::Key,
+                format!(
+                    "Requirement/Capability \"{first}\" referenced from node template \"{context}\" was not found in node template \"{}\".",
+                    owner.name
+                ),
+                path,
+            );
+            return;
+        };
+        let cap_attrs = self
+            .types
+            .merged_value(&cap.type_name, CAPABILITY, "attributes")
+            .and_then(|v| v.as_map().cloned())
+            .unwrap_or_default();
+        if !cap_attrs.contains_key(&attr) {
+            issues.add(
+                IssueKind::Key,
+                format!(
+                    "Attribute \"{attr}\" was not found in capability \"{first}\" of node template \"{}\" referenced from node template \"{context}\".",
+                    owner.name
+                ),
+                path,
+            );
         }
     }
 

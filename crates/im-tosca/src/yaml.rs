@@ -334,7 +334,7 @@ pub struct YamlError {
 enum Tree {
     Scalar(Value),
     List(Vec<Spanned<Tree>>),
-    Map(Vec<(String, Spanned<Tree>)>),
+    Map(Vec<(Spanned<Key>, Spanned<Tree>)>),
 }
 
 impl<'de> Deserialize<'de> for Tree {
@@ -345,15 +345,33 @@ impl<'de> Deserialize<'de> for Tree {
 
 struct TreeVisitor;
 
-/// A map key: any scalar, as Python's `str()` would show it.
-struct Key(String);
+/// A map key: any scalar (shown as Python's `str()` would show it).
+struct Key(Value);
 
 impl<'de> Deserialize<'de> for Key {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         match Tree::deserialize(d)? {
-            Tree::Scalar(v) => Ok(Key(v.py_str())),
+            Tree::Scalar(v) => Ok(Key(v)),
             _ => Err(de::Error::custom("a mapping key must be a scalar")),
         }
+    }
+}
+
+/// A boolean as PyYAML reads its source text: plain `y`, `n` (and other
+/// spellings serde-saphyr accepts) are strings there.
+fn pyyaml_bool(b: bool, span: serde_saphyr::Span, src: &str) -> Value {
+    let text = span
+        .byte_offset()
+        .zip(span.byte_len())
+        .and_then(|(o, l)| src.get(usize::try_from(o).ok()?..usize::try_from(o + l).ok()?))
+        .map(str::trim);
+    match text {
+        Some(t)
+            if !t.is_empty() && !PYYAML_BOOLS.contains(&t) && !t.starts_with(['!', '&', '*']) =>
+        {
+            Value::Str(t.to_string())
+        }
+        _ => Value::Bool(b),
     }
 }
 
@@ -413,11 +431,14 @@ impl<'de> Visitor<'de> for TreeVisitor {
         Ok(Tree::List(out))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Tree, A::Error> {
-        let mut out: Vec<(String, Spanned<Tree>)> = Vec::new();
-        while let Some(Key(k)) = map.next_key::<Key>()? {
+        let mut out: Vec<(Spanned<Key>, Spanned<Tree>)> = Vec::new();
+        while let Some(k) = map.next_key::<Spanned<Key>>()? {
             let v = map.next_value::<Spanned<Tree>>()?;
             // PyYAML keeps the last of repeated keys, at the first one's place.
-            match out.iter_mut().find(|(key, _)| *key == k) {
+            match out
+                .iter_mut()
+                .find(|(key, _)| key.value.0 == k.value.0 && key.value.0 != Value::Null)
+            {
                 Some(slot) => slot.1 = v,
                 None => out.push((k, v)),
             }
@@ -426,10 +447,30 @@ impl<'de> Visitor<'de> for TreeVisitor {
     }
 }
 
-fn split(node: Spanned<Tree>) -> (Value, Spans) {
-    let line = node.referenced.line();
-    let column = node.referenced.column();
+/// PyYAML's booleans; serde-saphyr also reads `y`, `n` and other spellings.
+const PYYAML_BOOLS: [&str; 18] = [
+    "yes", "Yes", "YES", "no", "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE", "on",
+    "On", "ON", "off", "Off", "OFF",
+];
+
+fn split(node: Spanned<Tree>, src: &str) -> (Value, Spans) {
+    split_at(node, src, None)
+}
+
+/// Splits a node into its value and locations; `at` is the location of the
+/// map key the node is the value of (errors point at the key's line).
+fn split_at(node: Spanned<Tree>, src: &str, at: Option<(u64, u64)>) -> (Value, Spans) {
+    let (line, column) = at.unwrap_or((node.referenced.line(), node.referenced.column()));
+    let span = node.referenced.span();
     match node.value {
+        Tree::Scalar(Value::Bool(b)) => (
+            pyyaml_bool(b, span, src),
+            Spans {
+                line,
+                column,
+                kids: SpanKids::None,
+            },
+        ),
         Tree::Scalar(v) => (
             v,
             Spans {
@@ -439,7 +480,8 @@ fn split(node: Spanned<Tree>) -> (Value, Spans) {
             },
         ),
         Tree::List(items) => {
-            let (vals, spans): (Vec<Value>, Vec<Spans>) = items.into_iter().map(split).unzip();
+            let (vals, spans): (Vec<Value>, Vec<Spans>) =
+                items.into_iter().map(|i| split(i, src)).unzip();
             (
                 Value::List(vals),
                 Spans {
@@ -453,9 +495,15 @@ fn split(node: Spanned<Tree>) -> (Value, Spans) {
             let mut vals = Map::new();
             let mut spans = IndexMap::new();
             for (k, v) in entries {
-                let (v, s) = split(v);
-                vals.insert(k.clone(), v);
-                spans.insert(k, s);
+                let key_at = (k.referenced.line(), k.referenced.column());
+                let key = match k.value.0 {
+                    Value::Bool(b) => pyyaml_bool(b, k.referenced.span(), src),
+                    other => other,
+                }
+                .py_str();
+                let (v, s) = split_at(v, src, Some(key_at));
+                vals.insert(key.clone(), v);
+                spans.insert(key, s);
             }
             (
                 Value::Map(vals),
@@ -482,7 +530,7 @@ pub fn parse(text: &str) -> Result<(Value, Spans), YamlError> {
     options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::LastWins;
     options.with_snippet = false;
     match serde_saphyr::from_str_with_options::<Spanned<Tree>>(text, options) {
-        Ok(tree) => Ok(split(tree)),
+        Ok(tree) => Ok(split(tree, text)),
         Err(e) => {
             let loc = e.location();
             Err(YamlError {
@@ -658,6 +706,15 @@ mod tests {
         assert_eq!(v.get("e"), Some(&Value::str("1")));
         assert_eq!(v.get("f").map(Value::py_str), Some("22.04".to_string()));
         assert_eq!(v.get("g"), Some(&Value::str("1 GB")));
+        let v = parse_value("a: y\nb: N\nc: on\nd: 'yes'\ne: [y, true]\n").unwrap();
+        assert_eq!(v.get("a"), Some(&Value::str("y")));
+        assert_eq!(v.get("b"), Some(&Value::str("N")));
+        assert_eq!(v.get("c"), Some(&Value::Bool(true)));
+        assert_eq!(v.get("d"), Some(&Value::str("yes")));
+        assert_eq!(
+            v.get("e"),
+            Some(&Value::List(vec![Value::str("y"), Value::Bool(true)]))
+        );
     }
 
     #[test]
@@ -665,7 +722,9 @@ mod tests {
         let (_, spans) = parse("a:\n  b:\n    - x\n    - y: 1\n").unwrap();
         assert_eq!(spans.locate(&["a", "b", "1", "y"]).0, 4);
         assert_eq!(spans.locate(&["a", "b", "0"]).0, 3);
-        assert_eq!(spans.locate(&["a", "nope"]).0, 2);
+        assert_eq!(spans.locate(&["a", "b", "nope"]).0, 2);
+        // A map value is located at its key.
+        assert_eq!(spans.locate(&["a"]).0, 1);
     }
 
     #[test]
