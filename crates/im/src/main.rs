@@ -33,6 +33,9 @@ enum Command {
     /// Check IM authorization files offline.
     #[command(subcommand)]
     Auth(cmd::auth::AuthCommand),
+    /// Validate TOSCA documents and convert them to RADL.
+    #[command(subcommand)]
+    Tosca(cmd::tosca::ToscaCommand),
     /// The client operations of the reference `im_client.py` (REST).
     #[command(flatten)]
     Client(client::ClientCommand),
@@ -44,6 +47,7 @@ fn main() -> ExitCode {
         Command::Serve(a) => serve::run(a),
         Command::Radl(c) => cmd::radl::run(c),
         Command::Auth(c) => cmd::auth::run(c),
+        Command::Tosca(c) => cmd::tosca::run(c),
         Command::Client(c) => client::run(cli.client, c),
     };
     match result {

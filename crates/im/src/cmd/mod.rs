@@ -6,6 +6,7 @@ use anyhow::Context;
 
 pub mod auth;
 pub mod radl;
+pub mod tosca;
 
 /// Reads a file, or standard input for `-`.
 pub fn read_input(path: &str) -> anyhow::Result<String> {
