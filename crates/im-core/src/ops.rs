@@ -309,7 +309,14 @@ impl Manager {
     /// `GET …/radl`: the infrastructure's merged RADL.
     pub async fn get_radl(&self, id: &str, auth: &AuthData) -> Result<String, ImError> {
         let inf = self.read(id, auth).await?;
-        Ok(inf.radl.to_string())
+        // The reference pins a private network to its cloud with a placeholder
+        // system and a `deploy <it> 0 <cloud>` in the stored RADL; its
+        // `get_radl` leaves them out, and so do we (they come with imports).
+        const FAKE: &str = "F0000__FAKE_SYSTEM__";
+        let mut radl = inf.radl.clone();
+        radl.systems.retain(|s| !s.name.starts_with(FAKE));
+        radl.deploys.retain(|d| !d.system.starts_with(FAKE));
+        Ok(radl.to_string())
     }
 
     /// `GET …/tosca`: the TOSCA template it was created from (`None` when it
@@ -595,15 +602,11 @@ impl Manager {
         let inf = self.read(id, auth).await?;
         let v = find_vm(&inf, vm)?;
         let full = v.info_with_state(inf.configured);
+        // As the reference's `get_vm_info`: every network of the VM's RADL
+        // (not only those its system connects to) and its systems.
         let mut out = Radl::new();
-        if let Some(s) = full.systems.first() {
-            for n in s.network_ids() {
-                if let Some(net) = full.get_network(n) {
-                    out.networks.push(net.clone());
-                }
-            }
-            out.systems.push(s.clone());
-        }
+        out.networks = full.networks;
+        out.systems = full.systems;
         Ok(out)
     }
 
