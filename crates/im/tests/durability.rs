@@ -376,6 +376,11 @@ async fn check_after_restart(c: &reqwest::Client, base: &str, acked: &[String], 
             "round {round}: acknowledged {id} is not listed"
         );
     }
+    println!(
+        "start {round}: {} acknowledged listed, and {} creates cut by a kill (failed)",
+        acked.len(),
+        listed.len() - acked.len()
+    );
     let failures = Arc::new(std::sync::Mutex::new(Vec::new()));
     let (c2, base2, f2) = (c.clone(), base.to_string(), failures.clone());
     let acked_set: Arc<HashSet<String>> = Arc::new(acked.iter().cloned().collect());
