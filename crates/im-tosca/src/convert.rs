@@ -408,6 +408,7 @@ impl<'a> Converter<'a> {
             });
         }
         complete_networks(&mut radl);
+        check_ids(&radl)?;
         Ok(Conversion {
             radl,
             removal_list: removal,
@@ -1661,6 +1662,52 @@ impl Converter<'_> {
             }
         }
     }
+}
+
+/// The words RADL reserves.
+const RADL_KEYWORDS: [&str; 13] = [
+    "network",
+    "ansible",
+    "system",
+    "soft",
+    "and",
+    "contains",
+    "deploy",
+    "configure",
+    "contextualize",
+    "step",
+    "with",
+    "option",
+    "description",
+];
+
+/// Whether a name can be a RADL id (`[A-Za-z_.][\w.-]*`, not a keyword).
+fn is_radl_id(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '.')
+        && chars.all(|c| c.is_alphanumeric() || "_.-".contains(c))
+        && !RADL_KEYWORDS.contains(&name)
+}
+
+/// Node names become RADL ids; one RADL cannot read back is refused here
+/// rather than stored (the reference stores it and fails later).
+fn check_ids(radl: &Radl) -> Result<(), ToscaError> {
+    let ids = radl
+        .systems
+        .iter()
+        .map(|s| ("system", &s.name))
+        .chain(radl.networks.iter().map(|n| ("network", &n.id)))
+        .chain(radl.configures.iter().map(|c| ("configure", &c.name)));
+    for (kind, id) in ids {
+        if !is_radl_id(id) {
+            return Err(err(format!(
+                "\"{id}\" cannot be a RADL {kind} name: node template names must start with a letter, '_' or '.', and hold only letters, digits, '_', '.' and '-'."
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// `scheme://host` of an image URL (the port dropped).
