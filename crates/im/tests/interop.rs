@@ -33,6 +33,9 @@ deploy wn 2
 /// One more worker.
 const ADD: &str = "network privada\nsystem wn\ndeploy wn 1\n";
 
+/// The name of the reference in messages.
+const PYTHON_IM: &str = "python IM";
+
 /// One IM server as a user of one account sees it.
 struct Im {
     name: &'static str,
@@ -196,6 +199,26 @@ impl Im {
             None,
         )
         .await
+    }
+
+    /// Asserts that an infrastructure is gone after a destroy or an export
+    /// with `delete`: its state answers 404. The Python IM sometimes brings
+    /// a destroyed infrastructure back (its contextualization thread saves a
+    /// stale copy over the destroy, spec/peer.md §6): that bug of the
+    /// reference is reported, not failed on.
+    async fn gone(&self, id: &str) {
+        let path = format!("/infrastructures/{id}/state");
+        let (status, body) = self.call("GET", &path, "application/json", None).await;
+        if self.name == PYTHON_IM && status == 200 {
+            eprintln!("note: the Python IM brought {id} back after removing it: {body}");
+            return;
+        }
+        assert_eq!(status, 404, "{}: GET {path}: {body}", self.name);
+        assert!(
+            body.contains("Invalid infrastructure ID or access not granted."),
+            "{}: GET {path}: {body}",
+            self.name
+        );
     }
 
     /// Asserts a request answers 404 with a message containing `msg`.
@@ -375,12 +398,13 @@ async fn use_and_destroy(im: &Im, id: &str) {
 
     // Destroy it: gone.
     im.ok("DELETE", &inf, "text/plain", None).await;
-    im.not_found(
-        &format!("{inf}/state"),
-        "Invalid infrastructure ID or access not granted.",
-    )
-    .await;
+    im.gone(id).await;
 }
+
+/// One test at a time talks to the Python IM: it has races of its own between
+/// operations on different infrastructures (a destroyed one can come back,
+/// spec/peer.md §6), which are not what these tests are about.
+static PEER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// The Python IM's URL, or `None` (the test is then skipped).
 fn peer_url() -> Option<String> {
@@ -407,9 +431,10 @@ fn user(what: &str) -> String {
 #[tokio::test]
 async fn an_export_of_the_python_im_imports_into_ours_and_is_fully_usable() {
     let Some(peer_url) = peer_url() else { return };
+    let _one_at_a_time = PEER.lock().await;
     let s = Server::start("");
     let who = user("from-peer");
-    let peer = Im::new("python IM", &peer_url, &who);
+    let peer = Im::new(PYTHON_IM, &peer_url, &who);
     let ours = Im::new("ours", &s.base, &who);
 
     let (id, before) = prepare(&peer).await;
@@ -441,9 +466,10 @@ async fn an_export_of_the_python_im_imports_into_ours_and_is_fully_usable() {
 #[tokio::test]
 async fn an_export_of_ours_imports_into_the_python_im_and_is_fully_usable() {
     let Some(peer_url) = peer_url() else { return };
+    let _one_at_a_time = PEER.lock().await;
     let s = Server::start("");
     let who = user("from-ours");
-    let peer = Im::new("python IM", &peer_url, &who);
+    let peer = Im::new(PYTHON_IM, &peer_url, &who);
     let ours = Im::new("ours", &s.base, &who);
 
     let (id, before) = prepare(&ours).await;
@@ -466,19 +492,16 @@ async fn an_export_of_ours_imports_into_the_python_im_and_is_fully_usable() {
 #[tokio::test]
 async fn an_infrastructure_moves_to_the_python_im_and_back_with_export_and_delete() {
     let Some(peer_url) = peer_url() else { return };
+    let _one_at_a_time = PEER.lock().await;
     let s = Server::start("");
     let who = user("move");
-    let peer = Im::new("python IM", &peer_url, &who);
+    let peer = Im::new(PYTHON_IM, &peer_url, &who);
     let ours = Im::new("ours", &s.base, &who);
 
     let (id, before) = prepare(&ours).await;
     // Ours -> the Python IM: gone here, alive there.
     let data = ours.export(&id, true).await;
-    ours.not_found(
-        &format!("/infrastructures/{id}/state"),
-        "Invalid infrastructure ID",
-    )
-    .await;
+    ours.gone(&id).await;
     assert_eq!(peer.import(&data).await, id);
     assert_same(&seen(&peer, &id).await, &before, "python IM");
     // Changed there: a worker added.
@@ -494,11 +517,7 @@ async fn an_infrastructure_moves_to_the_python_im_and_back_with_export_and_delet
 
     // And back: it takes the place of its own tombstone here.
     let data = peer.export(&id, true).await;
-    peer.not_found(
-        &format!("/infrastructures/{id}/state"),
-        "Invalid infrastructure ID",
-    )
-    .await;
+    peer.gone(&id).await;
     assert_eq!(ours.import(&data).await, id);
     assert_same(&seen(&ours, &id).await, &moved, "ours, back");
     let (status, body) = ours
@@ -521,9 +540,5 @@ async fn an_infrastructure_moves_to_the_python_im_and_back_with_export_and_delet
         None,
     )
     .await;
-    ours.not_found(
-        &format!("/infrastructures/{id}"),
-        "Invalid infrastructure ID",
-    )
-    .await;
+    ours.gone(&id).await;
 }
