@@ -8,6 +8,7 @@
 //! and never write the database.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use im_auth::{AuthData, BoxFuture, ImUser, OidcVerifier, is_authorized};
@@ -51,9 +52,24 @@ pub struct InfState {
 pub(crate) struct Slot {
     pub(crate) op: AsyncMutex<()>,
     pub(crate) snap: RwLock<Arc<Infrastructure>>,
+    /// When a request last asked for it (seconds since the epoch), for the
+    /// unloading of idle infrastructures.
+    last_used: AtomicI64,
 }
 
 impl Slot {
+    fn new(inf: Infrastructure) -> Slot {
+        Slot {
+            op: AsyncMutex::new(()),
+            snap: RwLock::new(Arc::new(inf)),
+            last_used: AtomicI64::new(now_secs()),
+        }
+    }
+
+    fn touch(&self) {
+        self.last_used.store(now_secs(), Ordering::Relaxed);
+    }
+
     pub(crate) fn get(&self) -> Arc<Infrastructure> {
         match self.snap.read() {
             Ok(g) => g.clone(),
@@ -104,7 +120,10 @@ pub struct Manager {
     tasks: Mutex<tokio::task::JoinSet<()>>,
     /// The last credentials used on each infrastructure, for the background
     /// refresh (memory only, never stored).
-    creds: Mutex<HashMap<String, AuthData>>,
+    creds: Mutex<HashMap<String, Arc<AuthData>>>,
+    /// One copy of each distinct credential set in `creds` (a user's
+    /// infrastructures share it), by a hash of its items.
+    interned: Mutex<HashMap<u64, Vec<Arc<AuthData>>>>,
     stopping: std::sync::atomic::AtomicBool,
 }
 
@@ -144,6 +163,7 @@ impl Manager {
             index: RwLock::new(index),
             tasks: Mutex::new(tokio::task::JoinSet::new()),
             creds: Mutex::new(HashMap::new()),
+            interned: Mutex::new(HashMap::new()),
             stopping: std::sync::atomic::AtomicBool::new(false),
         });
         m.spawn_reconciler();
@@ -170,11 +190,54 @@ impl Manager {
 
     /// Remembers the credentials of a request on an infrastructure.
     pub(crate) fn remember_creds(&self, id: &str, auth: &AuthData) {
-        lock(&self.creds).insert(id.to_string(), auth.clone());
+        let shared = {
+            let mut interned = lock(&self.interned);
+            let bucket = interned.entry(auth_hash(auth)).or_default();
+            match bucket.iter().find(|a| ***a == *auth) {
+                Some(a) => a.clone(),
+                None => {
+                    let a = Arc::new(auth.clone());
+                    bucket.push(a.clone());
+                    a
+                }
+            }
+        };
+        lock(&self.creds).insert(id.to_string(), shared);
+    }
+
+    /// How long an unused infrastructure stays in memory: `INF_CACHE_TIME`,
+    /// or [`DEFAULT_IDLE_UNLOAD`] when that is 0.
+    fn idle_unload_secs(&self) -> i64 {
+        match self.settings.inf_cache_time {
+            0 => DEFAULT_IDLE_UNLOAD,
+            t => i64::try_from(t).unwrap_or(i64::MAX),
+        }
+    }
+
+    /// Unloads the infrastructures nobody asked for in the idle time and that
+    /// nothing holds (no request, operation or background task): the next
+    /// request reads them back from the store. Their credentials stay, shared.
+    pub(crate) fn unload_idle(&self) -> usize {
+        let limit = now_secs() - self.idle_unload_secs();
+        let mut slots = lock(&self.slots);
+        let before = slots.len();
+        // Holding the map lock, a count of 1 means no one else has the slot
+        // and no one can get it: removing it cannot split an infrastructure
+        // into two copies.
+        slots.retain(|_, s| {
+            Arc::strong_count(s) > 1 || s.last_used.load(Ordering::Relaxed) > limit
+        });
+        let unloaded = before - slots.len();
+        drop(slots);
+        lock(&self.interned).retain(|_, bucket| {
+            bucket.retain(|a| Arc::strong_count(a) > 1);
+            !bucket.is_empty()
+        });
+        unloaded
     }
 
     /// Infrastructures with credentials to refresh them with.
-    pub(crate) fn refresh_targets(&self) -> Vec<(String, AuthData)> {
+    pub(crate) fn refresh_targets(&self) -> Vec<(String, Arc<AuthData>)> {
         lock(&self.creds)
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
@@ -229,6 +292,7 @@ impl Manager {
 
     async fn load_slot(&self, id: &str) -> Result<Arc<Slot>, ImError> {
         if let Some(s) = lock(&self.slots).get(id) {
+            s.touch();
             return Ok(s.clone());
         }
         let known = match self.index.read() {
@@ -248,10 +312,7 @@ impl Manager {
         }
         let inf = Infrastructure::from_stored(&stored)
             .map_err(|e| ImError::Store(format!("infrastructure {id} cannot be read: {e}")))?;
-        let slot = Arc::new(Slot {
-            op: AsyncMutex::new(()),
-            snap: RwLock::new(Arc::new(inf)),
-        });
+        let slot = Arc::new(Slot::new(inf));
         // Another request may have loaded it meanwhile: keep the first. It may
         // also have been destroyed meanwhile (the destroy removes it from the
         // index, then from the slots): a body read before that must not be
@@ -287,10 +348,7 @@ impl Manager {
         }
         let id = inf.id.clone();
         let owners = inf.owners.clone();
-        let slot = Arc::new(Slot {
-            op: AsyncMutex::new(()),
-            snap: RwLock::new(Arc::new(inf)),
-        });
+        let slot = Arc::new(Slot::new(inf));
         lock(&self.slots).insert(id.clone(), slot.clone());
         match self.index.write() {
             Ok(mut i) => i.insert(id, owners),
@@ -310,10 +368,7 @@ impl Manager {
         self.store.update(&inf.to_stored(), VmChanges::All).await?;
         let id = inf.id.clone();
         let owners = inf.owners.clone();
-        let slot = Arc::new(Slot {
-            op: AsyncMutex::new(()),
-            snap: RwLock::new(Arc::new(inf)),
-        });
+        let slot = Arc::new(Slot::new(inf));
         lock(&self.slots).insert(id.clone(), slot);
         match self.index.write() {
             Ok(mut i) => i.insert(id, owners),
@@ -404,6 +459,25 @@ impl Manager {
             .unwrap_or_else(|| vm.cloud.clone());
         self.connector(&cloud)
     }
+}
+
+/// How long an unused infrastructure stays in memory when `INF_CACHE_TIME`
+/// is 0, in seconds. Reading one back from the store takes about a
+/// millisecond; a client polling every few seconds keeps it loaded.
+pub const DEFAULT_IDLE_UNLOAD: i64 = 60;
+
+/// A hash of a credential set, to find an equal one already kept.
+fn auth_hash(auth: &AuthData) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for c in auth.items() {
+        for (k, v) in c.iter() {
+            k.hash(&mut h);
+            v.hash(&mut h);
+        }
+        0xffu8.hash(&mut h);
+    }
+    h.finish()
 }
 
 /// A reference to a VM for connector calls.

@@ -24,6 +24,10 @@ impl Manager {
                     break;
                 }
                 me.refresh_all().await;
+                let unloaded = me.unload_idle();
+                if unloaded > 0 {
+                    tracing::debug!("unloaded {unloaded} idle infrastructures");
+                }
             }
         });
     }

@@ -17,6 +17,7 @@ use im_radl::parse_radl;
 struct MemStore {
     rows: Mutex<HashMap<String, StoredInf>>,
     order: Mutex<Vec<String>>,
+    loads: std::sync::atomic::AtomicUsize,
 }
 
 #[async_trait]
@@ -39,6 +40,8 @@ impl Store for MemStore {
             .collect())
     }
     async fn load(&self, id: &str) -> Result<Option<StoredInf>, StoreError> {
+        self.loads
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Ok(self.rows.lock().unwrap().get(id).cloned())
     }
     async fn insert(&self, inf: &StoredInf) -> Result<(), StoreError> {
@@ -428,4 +431,32 @@ async fn an_empty_create_is_failed_and_a_dry_run_estimates_per_cloud() {
                         {"cpuCores": 2, "memoryInMegabytes": 1000, "publicIP": 1}],
             "storage": []}})
     );
+}
+
+/// With `INF_CACHE_TIME = 1` an infrastructure nobody uses leaves memory at the
+/// next background pass, and the next request reads it back whole.
+#[tokio::test]
+async fn an_idle_infrastructure_is_unloaded_and_reads_back_the_same() {
+    let store = Arc::new(MemStore::default());
+    let s = Settings {
+        inf_cache_time: 1,
+        vm_info_update_frequency: 1,
+        ..settings()
+    };
+    let m = Manager::start(s, store.clone(), im_connectors::Factory::new())
+        .await
+        .unwrap();
+    let a = auth(AUTH);
+    let id = m
+        .create_infrastructure(dep(NO_CTXT), &a, false)
+        .await
+        .unwrap();
+    let before = m.get_radl(&id, &a).await.unwrap();
+    let loads = || store.loads.load(std::sync::atomic::Ordering::SeqCst);
+    let loads_before = loads();
+    tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
+    assert_eq!(m.get_radl(&id, &a).await.unwrap(), before);
+    assert_eq!(loads(), loads_before + 1, "read back from the store once");
+    assert_eq!(m.get_state(&id, &a).await.unwrap().state, "configured");
+    assert_eq!(loads(), loads_before + 1, "then kept while in use");
 }
