@@ -47,58 +47,111 @@ fn join_url(base: &str, name: &str) -> String {
     }
 }
 
-/// The URL of one `imports` entry.
-fn import_url(
-    entry: &Value,
+/// One import: its URL and the namespace prefix of its types.
+struct Import {
+    url: String,
+    prefix: Option<String>,
+}
+
+/// The URL of a file named by an import (`file` + `repository`, a URL, or a
+/// name relative to the importing document).
+fn resolve_file(
+    file: &str,
+    repo: Option<&str>,
     repos: &IndexMap<String, String>,
     base: Option<&str>,
 ) -> Result<String, ToscaError> {
-    let (file, repo) = match entry {
-        Value::Str(s) => (s.clone(), None),
-        Value::Map(m) if m.contains_key("file") => (
-            m.get("file").map(Value::py_str).unwrap_or_default(),
-            m.get("repository").map(Value::py_str),
-        ),
-        Value::Map(m) if m.len() == 1 => match m.values().next() {
-            Some(Value::Str(s)) => (s.clone(), None),
-            Some(Value::Map(d)) => match d.get("file") {
-                Some(f) => (f.py_str(), d.get("repository").map(Value::py_str)),
-                None => {
-                    return Err(ToscaError::Import(
-                        "ValidationError: Import definition must have a \"file\" key.".into(),
-                    ));
-                }
-            },
-            _ => {
-                return Err(ToscaError::Import(format!(
-                    "ValidationError: Invalid import definition: {}",
-                    entry.py_str()
-                )));
-            }
-        },
-        other => {
-            return Err(ToscaError::Import(format!(
-                "ValidationError: Invalid import definition: {}",
-                other.py_str()
-            )));
-        }
-    };
     if let Some(repo) = repo {
-        return match repos.get(&repo) {
+        return match repos.get(repo) {
             Some(url) => Ok(format!("{url}/{}", file.trim_start_matches('/'))),
             None => Err(ToscaError::Import(format!(
                 "ValidationError: Repository \"{repo}\" used in an import is not defined in \"repositories\"."
             ))),
         };
     }
-    if is_url(&file) {
-        return Ok(file);
+    if is_url(file) {
+        return Ok(file.to_string());
     }
     match base {
-        Some(b) => Ok(join_url(b, &file)),
+        Some(b) => Ok(join_url(b, file)),
         None => Err(ToscaError::Import(format!(
             "ImportError: Relative file name \"{file}\" cannot be used in a pre-parsed input template."
         ))),
+    }
+}
+
+/// The imports of one `imports` entry: a URL, a map of names to URLs or to
+/// `{file, repository, namespace_prefix}` (several names per entry are
+/// allowed, as tosca-parser allows them), or `{file, repository}` itself.
+fn entry_imports(
+    entry: &Value,
+    repos: &IndexMap<String, String>,
+    base: Option<&str>,
+    names: &mut Vec<String>,
+) -> Result<Vec<Import>, ToscaError> {
+    let invalid = || {
+        ToscaError::Import(format!(
+            "ValidationError: Invalid import definition: {}",
+            entry.py_str()
+        ))
+    };
+    match entry {
+        Value::Str(s) => Ok(vec![Import {
+            url: resolve_file(s, None, repos, base)?,
+            prefix: None,
+        }]),
+        Value::Map(m) if m.contains_key("file") => {
+            let file = m.get("file").map(Value::py_str).unwrap_or_default();
+            let repo = m.get("repository").map(Value::py_str);
+            Ok(vec![Import {
+                url: resolve_file(&file, repo.as_deref(), repos, base)?,
+                prefix: m.get("namespace_prefix").map(Value::py_str),
+            }])
+        }
+        Value::Map(m) => {
+            let mut out = Vec::new();
+            for (name, def) in m {
+                if names.contains(name) {
+                    return Err(ToscaError::Import(format!(
+                        "ValidationError: Duplicate import name \"{name}\" was found."
+                    )));
+                }
+                names.push(name.clone());
+                let import = match def {
+                    Value::Str(s) => Import {
+                        url: resolve_file(s, None, repos, base)?,
+                        prefix: None,
+                    },
+                    Value::Map(d) => {
+                        let Some(file) = d.get("file") else {
+                            return Err(ToscaError::Import(format!(
+                                "ValidationError: Import \"{name}\" must have a \"file\" key."
+                            )));
+                        };
+                        let repo = d.get("repository").map(Value::py_str);
+                        Import {
+                            url: resolve_file(&file.py_str(), repo.as_deref(), repos, base)?,
+                            prefix: d.get("namespace_prefix").map(Value::py_str),
+                        }
+                    }
+                    _ => return Err(invalid()),
+                };
+                out.push(import);
+            }
+            Ok(out)
+        }
+        _ => Err(invalid()),
+    }
+}
+
+/// Adds imported types, under a namespace prefix when one is given.
+fn add_types(types: &IndexMap<String, Map>, prefix: Option<&str>, out: &mut IndexMap<String, Map>) {
+    for (k, v) in types {
+        let key = match prefix {
+            Some(p) => format!("{p}.{k}"),
+            None => k.clone(),
+        };
+        out.insert(key, v.clone());
     }
 }
 
@@ -165,32 +218,35 @@ fn load_imports(
         ));
     }
     let repos = repositories(doc);
+    let mut names = Vec::new();
     for entry in &entries {
-        let url = import_url(entry, &repos, base)?;
-        if !seen.insert(url.clone()) {
-            continue;
-        }
-        // The shipped files import nothing; their parsed types are cached.
-        if let Some(types) = crate::types::shipped_types(&url) {
-            for (k, v) in types {
-                out.insert(k.clone(), v.clone());
+        for import in entry_imports(entry, &repos, base, &mut names)? {
+            let url = import.url;
+            if !seen.insert(url.clone()) {
+                continue;
             }
-            continue;
+            // The shipped files import nothing; their parsed types are cached.
+            if let Some(types) = crate::types::shipped_types(&url) {
+                add_types(types, import.prefix.as_deref(), out);
+                continue;
+            }
+            let text = read_url(&url, fetcher)?;
+            let imported = yaml::parse_value(&text).map_err(|e| {
+                ToscaError::Import(format!(
+                    "ImportError: \"{url}\" is not a valid YAML document: {}",
+                    e.message
+                ))
+            })?;
+            if !matches!(imported, Value::Map(_)) {
+                return Err(ToscaError::Import(format!(
+                    "ImportError: \"{url}\" is not a TOSCA definitions document."
+                )));
+            }
+            load_imports(&imported, Some(&url), fetcher, out, seen, depth + 1)?;
+            let mut types = IndexMap::new();
+            collect_types(&imported, &mut types);
+            add_types(&types, import.prefix.as_deref(), out);
         }
-        let text = read_url(&url, fetcher)?;
-        let imported = yaml::parse_value(&text).map_err(|e| {
-            ToscaError::Import(format!(
-                "ImportError: \"{url}\" is not a valid YAML document: {}",
-                e.message
-            ))
-        })?;
-        if !matches!(imported, Value::Map(_)) {
-            return Err(ToscaError::Import(format!(
-                "ImportError: \"{url}\" is not a TOSCA definitions document."
-            )));
-        }
-        load_imports(&imported, Some(&url), fetcher, out, seen, depth + 1)?;
-        collect_types(&imported, out);
     }
     Ok(())
 }
@@ -334,18 +390,18 @@ mod tests {
         .unwrap();
         let repos = repositories(&doc);
         let entries = doc.get("imports").unwrap().as_list().unwrap();
+        let url = |e: &Value, base: Option<&str>| {
+            entry_imports(e, &repos, base, &mut Vec::new()).map(|v| v[0].url.clone())
+        };
+        assert_eq!(url(&entries[0], None).unwrap(), "https://h/x/t.yaml");
+        assert_eq!(url(&entries[1], None).unwrap(), "https://h/y/u.yaml");
         assert_eq!(
-            import_url(&entries[0], &repos, None).unwrap(),
-            "https://h/x/t.yaml"
-        );
-        assert_eq!(
-            import_url(&entries[1], &repos, None).unwrap(),
-            "https://h/y/u.yaml"
-        );
-        assert_eq!(
-            import_url(&Value::str("z.yaml"), &repos, Some("https://h/a/b.yaml")).unwrap(),
+            url(&Value::str("z.yaml"), Some("https://h/a/b.yaml")).unwrap(),
             "https://h/a/z.yaml"
         );
-        assert!(import_url(&Value::str("z.yaml"), &repos, None).is_err());
+        assert!(url(&Value::str("z.yaml"), None).is_err());
+        let two = yaml::parse_value("{a: 'https://h/1.yaml', b: 'https://h/2.yaml'}").unwrap();
+        let both = entry_imports(&two, &repos, None, &mut Vec::new()).unwrap();
+        assert_eq!(both.len(), 2);
     }
 }

@@ -736,7 +736,12 @@ impl Topology {
         }
         let missing: Vec<&String> = defs
             .iter()
-            .filter(|(k, schema)| required(schema) && !given.contains_key(*k))
+            // Defaults fill missing fields first (tosca-parser's DataEntity).
+            .filter(|(k, schema)| {
+                required(schema)
+                    && !schema.get("default").is_some_and(Value::truthy)
+                    && !given.contains_key(*k)
+            })
             .map(|(k, _)| k)
             .collect();
         if !missing.is_empty() {
