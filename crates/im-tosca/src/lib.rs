@@ -42,7 +42,7 @@ use indexmap::IndexMap;
 
 pub use convert::Conversion;
 pub use error::{Issue, IssueKind, ToscaError};
-pub use fetch::{DirFetcher, Fetcher, MapFetcher, NoFetcher};
+pub use fetch::{CachedFetcher, DirFetcher, Fetcher, MapFetcher, NoFetcher};
 pub use infra::{InfraView, VmView};
 pub use types::{shipped_type_file, shipped_type_urls};
 pub use yaml::Value;

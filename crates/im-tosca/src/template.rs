@@ -344,7 +344,8 @@ impl Topology {
                 continue;
             };
             // Only the default's type is checked, as the reference does:
-            // input constraints are not enforced.
+            // input constraints are not enforced (the IM Dashboard's own
+            // htcondor_cluster template has a default outside its valid_values).
             if !default.is_null() && !is_function(default) {
                 let mut schema = def.clone();
                 schema.shift_remove("constraints");
