@@ -39,3 +39,10 @@ pub use outports::{OutPort, parse_outports};
 pub use parser::parse_radl;
 pub use print::FeatureDisplay;
 pub use units::{Number, python_float_repr, unit_factor};
+
+/// Judges a recipe's YAML as [`Configure::check`] does, with the quick check
+/// cross-checked against serde-saphyr (for the `radl_yaml` fuzz target).
+#[cfg(feature = "yaml-cross-check")]
+pub fn check_recipe_yaml(text: &str) -> Result<(), String> {
+    yaml::validate(text)
+}
