@@ -3,7 +3,7 @@
 //! at the same token, in the reference's words plus what was expected.
 
 use crate::error::{ErrorKind, Pos, RadlError};
-use crate::lexer::{Keyword, Tok, Token, tokenize};
+use crate::lexer::{Keyword, Lexer, Tok, Token};
 use crate::model::{
     Ansible, Aspect, Configure, Contextualize, ContextualizeItem, Deploy, Description, Feature,
     FeatureItem, Features, IfPresent, Network, Operator, Radl, SoftFeatures, System, Value,
@@ -19,19 +19,23 @@ pub fn parse_radl(text: &str) -> Result<Radl, RadlError> {
         return Ok(Radl::new());
     }
     // The reference appends a newline before lexing; positions depend on it.
+    // A text that ends with one already is not copied for that.
+    if text.ends_with('\n') {
+        return Parser::new(Lexer::with_final_newline(text)).document();
+    }
     let mut src = String::with_capacity(text.len() + 1);
     src.push_str(text);
     src.push('\n');
-    let tokens = tokenize(&src);
-    Parser { tokens, i: 0 }.document()
+    Parser::new(Lexer::new(&src)).document()
 }
 
-struct Parser {
-    tokens: Vec<Token>,
-    i: usize,
+/// The parser holds the current token only: the grammar never looks further.
+struct Parser<'a> {
+    lexer: Lexer<'a>,
+    cur: Option<Token<'a>>,
 }
 
-fn token_name(t: &Tok) -> String {
+fn token_name(t: &Tok<'_>) -> String {
     match t {
         Tok::LParen => "LPAREN".into(),
         Tok::RParen | Tok::Unbalanced => "RPAREN".into(),
@@ -54,7 +58,7 @@ fn token_name(t: &Tok) -> String {
     }
 }
 
-fn token_value(t: &Tok) -> String {
+fn token_value(t: &Tok<'_>) -> String {
     match t {
         Tok::LParen => "'('".into(),
         Tok::RParen | Tok::Unbalanced => "')'".into(),
@@ -68,7 +72,8 @@ fn token_value(t: &Tok) -> String {
         Tok::Gt => "'>'".into(),
         Tok::Ge => "'>='".into(),
         Tok::Le => "'<='".into(),
-        Tok::Str(s) | Tok::Var(s) | Tok::RecipeLine(s) => py_repr_str(s),
+        Tok::Str(s) => py_repr_str(s),
+        Tok::Var(s) | Tok::RecipeLine(s) => py_repr_str(s),
         Tok::Random(n) => n.to_string(),
         Tok::Keyword(k) => py_repr_str(k.as_str()),
         Tok::RecipeBegin => "'@begin'".into(),
@@ -78,9 +83,14 @@ fn token_value(t: &Tok) -> String {
 
 type PResult<T> = Result<T, RadlError>;
 
-impl Parser {
-    fn peek(&self) -> Option<&Tok> {
-        self.tokens.get(self.i).map(|t| &t.tok)
+impl<'a> Parser<'a> {
+    fn new(mut lexer: Lexer<'a>) -> Self {
+        let cur = lexer.next_token();
+        Parser { lexer, cur }
+    }
+
+    fn peek(&self) -> Option<&Tok<'a>> {
+        self.cur.as_ref().map(|t| &t.tok)
     }
 
     fn peek_kw(&self, k: Keyword) -> bool {
@@ -88,12 +98,23 @@ impl Parser {
     }
 
     fn pos(&self) -> Option<Pos> {
-        self.tokens.get(self.i).map(|t| t.pos)
+        self.cur.as_ref().map(|t| t.pos)
+    }
+
+    /// Moves to the next token.
+    fn advance(&mut self) {
+        self.cur = self.lexer.next_token();
+    }
+
+    /// The current token, moving on.
+    fn take(&mut self) -> Option<Tok<'a>> {
+        let next = self.lexer.next_token();
+        std::mem::replace(&mut self.cur, next).map(|t| t.tok)
     }
 
     /// A syntax error at the current token (or at the end of input).
     fn error(&self, expected: &str) -> RadlError {
-        match self.tokens.get(self.i) {
+        match &self.cur {
             None => RadlError::new(
                 ErrorKind::Syntax,
                 format!("Parse error in: None; unexpected end of input, expected {expected}"),
@@ -120,36 +141,30 @@ impl Parser {
         }
     }
 
-    fn bump(&mut self) -> Option<Tok> {
-        let t = self.tokens.get(self.i).map(|t| t.tok.clone());
-        self.i += 1;
-        t
-    }
-
     fn expect_kw(&mut self, k: Keyword) -> PResult<Pos> {
         if self.peek_kw(k) {
             let p = self.pos().unwrap_or_default();
-            self.i += 1;
+            self.advance();
             Ok(p)
         } else {
             Err(self.error(&format!("'{}'", k.as_str())))
         }
     }
 
-    fn expect(&mut self, t: &Tok, what: &str) -> PResult<()> {
+    fn expect(&mut self, t: &Tok<'_>, what: &str) -> PResult<()> {
         if self.peek() == Some(t) {
-            self.i += 1;
+            self.advance();
             Ok(())
         } else {
             Err(self.error(what))
         }
     }
 
-    fn var(&mut self, what: &str) -> PResult<String> {
+    /// A name, borrowed from the source.
+    fn var(&mut self, what: &str) -> PResult<&'a str> {
         match self.peek() {
-            Some(Tok::Var(v)) => {
-                let v = v.clone();
-                self.i += 1;
+            Some(&Tok::Var(v)) => {
+                self.advance();
                 Ok(v)
             }
             _ => Err(self.error(what)),
@@ -160,7 +175,7 @@ impl Parser {
         match self.peek() {
             Some(Tok::Number(n)) => {
                 let n = *n;
-                self.i += 1;
+                self.advance();
                 Ok(n)
             }
             _ => Err(self.error(what)),
@@ -176,31 +191,37 @@ impl Parser {
         const SENTENCE: &str =
             "a sentence (network, system, configure, contextualize, deploy or ansible)";
         let mut sentences = 0usize;
-        let mut seen: std::collections::HashSet<(u8, String)> = std::collections::HashSet::new();
+        // Duplicates by id per kind, in a set of names borrowed from the
+        // source: `Radl::add` searches its lists, which is quadratic on
+        // documents with many sentences.
+        let mut seen: std::collections::HashSet<(u8, &'a str)> = std::collections::HashSet::new();
         loop {
-            let aspect = match self.peek() {
-                Some(Tok::Keyword(Keyword::Network)) => Aspect::Network(self.network()?),
-                Some(Tok::Keyword(Keyword::System)) => Aspect::System(self.system()?),
-                Some(Tok::Keyword(Keyword::Ansible)) => Aspect::Ansible(self.ansible()?),
-                Some(Tok::Keyword(Keyword::Configure)) => Aspect::Configure(self.configure()?),
-                Some(Tok::Keyword(Keyword::Deploy)) => Aspect::Deploy(self.deploy()?),
+            let (kind, id, aspect) = match self.peek() {
+                Some(Tok::Keyword(Keyword::Network)) => {
+                    let (id, n) = self.network()?;
+                    (0u8, Some(id), Aspect::Network(n))
+                }
+                Some(Tok::Keyword(Keyword::System)) => {
+                    let (id, s) = self.system()?;
+                    (1, Some(id), Aspect::System(s))
+                }
+                Some(Tok::Keyword(Keyword::Ansible)) => {
+                    let (id, a) = self.ansible()?;
+                    (2, Some(id), Aspect::Ansible(a))
+                }
+                Some(Tok::Keyword(Keyword::Configure)) => {
+                    let (id, c) = self.configure()?;
+                    (3, Some(id), Aspect::Configure(c))
+                }
+                Some(Tok::Keyword(Keyword::Deploy)) => (4, None, Aspect::Deploy(self.deploy()?)),
                 Some(Tok::Keyword(Keyword::Contextualize)) => {
-                    Aspect::Contextualize(self.contextualize()?)
+                    (5, None, Aspect::Contextualize(self.contextualize()?))
                 }
                 None if sentences > 0 => break,
                 _ => return Err(self.error(SENTENCE)),
             };
-            // Duplicates by id per kind, in a set: `Radl::add` searches its
-            // lists, which is quadratic on documents with many sentences.
-            let key = match &aspect {
-                Aspect::Network(n) => Some((0u8, n.id.clone())),
-                Aspect::System(s) => Some((1, s.name.clone())),
-                Aspect::Ansible(a) => Some((2, a.id.clone())),
-                Aspect::Configure(c) => Some((3, c.name.clone())),
-                _ => None,
-            };
-            if let Some(k) = key
-                && !seen.insert(k)
+            if let Some(id) = id
+                && !seen.insert((kind, id))
             {
                 return Err(RadlError::model("Aspect with the same id was found.", None));
             }
@@ -224,11 +245,11 @@ impl Parser {
     }
 
     /// `NAME VAR [ '(' features ')' ]` shared by network, system and description.
-    fn named_body(&mut self, kw: Keyword) -> PResult<(Pos, String, Option<Features>)> {
+    fn named_body(&mut self, kw: Keyword) -> PResult<(Pos, &'a str, Option<Features>)> {
         let pos = self.expect_kw(kw)?;
         let id = self.var("an identifier")?;
         if self.peek() == Some(&Tok::LParen) {
-            self.i += 1;
+            self.advance();
             let items = self.features()?;
             self.expect(&Tok::RParen, "'and' or ')'")?;
             let fs = Features::from_items(items)?;
@@ -241,71 +262,74 @@ impl Parser {
     fn description(&mut self) -> PResult<Description> {
         let (pos, id, body) = self.named_body(Keyword::Description)?;
         Ok(Description {
-            id,
+            id: id.to_string(),
             reference: body.is_none(),
             features: body.unwrap_or_default(),
             pos: Some(pos),
         })
     }
 
-    fn network(&mut self) -> PResult<Network> {
+    fn network(&mut self) -> PResult<(&'a str, Network)> {
         let (pos, id, body) = self.named_body(Keyword::Network)?;
-        Ok(Network {
-            id,
+        let network = Network {
+            id: id.to_string(),
             reference: body.is_none(),
             features: body.unwrap_or_default(),
             pos: Some(pos),
-        })
+        };
+        Ok((id, network))
     }
 
-    fn system(&mut self) -> PResult<System> {
+    fn system(&mut self) -> PResult<(&'a str, System)> {
         let (pos, name, body) = self.named_body(Keyword::System)?;
-        Ok(System {
-            name,
+        let system = System {
+            name: name.to_string(),
             reference: body.is_none(),
             features: body.unwrap_or_default(),
             pos: Some(pos),
-        })
+        };
+        Ok((name, system))
     }
 
-    fn ansible(&mut self) -> PResult<Ansible> {
+    fn ansible(&mut self) -> PResult<(&'a str, Ansible)> {
         let pos = self.expect_kw(Keyword::Ansible)?;
         let id = self.var("an identifier")?;
         self.expect(&Tok::LParen, "'('")?;
         let items = self.features()?;
         self.expect(&Tok::RParen, "'and' or ')'")?;
-        Ok(Ansible {
-            id,
+        let ansible = Ansible {
+            id: id.to_string(),
             features: Features::from_items(items)?,
             pos: Some(pos),
-        })
+        };
+        Ok((id, ansible))
     }
 
-    fn configure(&mut self) -> PResult<Configure> {
+    fn configure(&mut self) -> PResult<(&'a str, Configure)> {
         let pos = self.expect_kw(Keyword::Configure)?;
         let name = self.var("an identifier")?;
         let mut c = Configure {
-            name,
+            name: name.to_string(),
             recipes: None,
             reference: true,
             pos: Some(pos),
         };
         if self.peek() != Some(&Tok::LParen) {
-            return Ok(c);
+            return Ok((name, c));
         }
-        self.i += 1;
+        self.advance();
         c.reference = false;
         match self.peek() {
             Some(Tok::RParen) => {
-                self.i += 1;
-                Ok(c)
+                self.advance();
+                Ok((name, c))
             }
             Some(Tok::RecipeBegin) => {
-                self.i += 1;
+                self.advance();
                 let mut recipe = String::new();
                 while let Some(Tok::RecipeLine(l)) = self.peek() {
                     recipe.push_str(l);
-                    self.i += 1;
+                    self.advance();
                 }
                 if recipe.is_empty() {
                     return Err(self.error("a recipe line after '@begin'"));
@@ -313,7 +337,7 @@ impl Parser {
                 self.expect(&Tok::RecipeEnd, "'@end' at the start of a line")?;
                 self.expect(&Tok::RParen, "')'")?;
                 c.recipes = Some(recipe);
-                Ok(c)
+                Ok((name, c))
             }
             _ => Err(self.error("'@begin' or ')'")),
         }
@@ -321,13 +345,12 @@ impl Parser {
 
     fn deploy(&mut self) -> PResult<Deploy> {
         let pos = self.expect_kw(Keyword::Deploy)?;
-        let system = self.var("a system id")?;
+        let system = self.var("a system id")?.to_string();
         let vm_number = self.number("the number of VMs")?;
         let cloud_id = match self.peek() {
-            Some(Tok::Var(v)) => {
-                let v = v.clone();
-                self.i += 1;
-                Some(v)
+            Some(&Tok::Var(v)) => {
+                self.advance();
+                Some(v.to_string())
             }
             _ => None,
         };
@@ -344,7 +367,7 @@ impl Parser {
         let max_time = match self.peek() {
             Some(Tok::Number(n)) => {
                 let n = *n;
-                self.i += 1;
+                self.advance();
                 n
             }
             _ => Number::Int(0),
@@ -353,28 +376,28 @@ impl Parser {
         let mut options = indexmap::IndexMap::new();
         while self.peek_kw(Keyword::Option) {
             let opos = self.pos();
-            self.i += 1;
+            self.advance();
             let name = self.var("an option name")?;
             let op = self.comparator()?;
-            let value = match self.bump() {
-                Some(Tok::Str(s)) => Value::Str(s),
-                Some(Tok::Number(n)) => Value::Number(n),
-                _ => {
-                    self.i -= 1;
-                    return Err(self.error("a string or a number"));
-                }
+            let value = match self.peek() {
+                Some(Tok::Str(_) | Tok::Number(_)) => match self.take() {
+                    Some(Tok::Str(s)) => Value::Str(s.into_owned()),
+                    Some(Tok::Number(n)) => Value::Number(n),
+                    _ => return Err(self.error("a string or a number")),
+                },
+                _ => return Err(self.error("a string or a number")),
             };
-            let mut f = Feature::new(name.clone(), op, value);
+            let mut f = Feature::new(name, op, value);
             f.pos = opos;
-            options.insert(name, f);
+            options.insert(name.to_string(), f);
         }
         let mut items = indexmap::IndexMap::new();
         while self.peek_kw(Keyword::System) {
             let ipos = self.pos();
-            self.i += 1;
-            let system = self.var("a system id")?;
+            self.advance();
+            let system = self.var("a system id")?.to_string();
             self.expect_kw(Keyword::Configure)?;
-            let configure = self.var("a configure id")?;
+            let configure = self.var("a configure id")?.to_string();
             let mut item = ContextualizeItem {
                 system,
                 configure,
@@ -383,11 +406,11 @@ impl Parser {
                 pos: ipos,
             };
             if self.peek_kw(Keyword::Step) {
-                self.i += 1;
+                self.advance();
                 item.step = self.number("a step number")?;
             } else if self.peek_kw(Keyword::With) {
-                self.i += 1;
-                item.ctxt_tool = Some(self.var("a contextualization tool")?);
+                self.advance();
+                item.ctxt_tool = Some(self.var("a contextualization tool")?.to_string());
             }
             items.insert((item.system.clone(), item.configure.clone()), item);
         }
@@ -409,7 +432,7 @@ impl Parser {
             Some(Tok::Ge) => Operator::Ge,
             _ => return Err(self.error("a comparator (=, <, >, <=, >=)")),
         };
-        self.i += 1;
+        self.advance();
         Ok(op)
     }
 
@@ -420,10 +443,12 @@ impl Parser {
             self.peek(),
             Some(Tok::Var(_)) | Some(Tok::Keyword(Keyword::Soft))
         ) {
+            // Bodies usually hold a handful of features: one allocation.
+            items.reserve(8);
             items.push(self.feature()?);
         }
         while self.peek_kw(Keyword::And) {
-            self.i += 1;
+            self.advance();
             items.push(self.feature()?);
         }
         Ok(items)
@@ -432,7 +457,7 @@ impl Parser {
     fn feature(&mut self) -> PResult<FeatureItem> {
         let pos = self.pos();
         if self.peek_kw(Keyword::Soft) {
-            self.i += 1;
+            self.advance();
             let weight = self.number("a weight")?;
             self.expect(&Tok::LParen, "'('")?;
             let items = self.features()?;
@@ -443,9 +468,9 @@ impl Parser {
                 pos,
             }));
         }
-        let name = self.var("a feature name or 'soft'")?;
+        let name = self.var("a feature name or 'soft'")?.to_string();
         if self.peek_kw(Keyword::Contains) {
-            self.i += 1;
+            self.advance();
             self.expect(&Tok::LParen, "'('")?;
             let items = self.features()?;
             self.expect(&Tok::RParen, "'and' or ')'")?;
@@ -462,43 +487,48 @@ impl Parser {
             Err(_) => return Err(self.error("a comparator (=, <, >, <=, >=) or 'contains'")),
         };
         let mut unit = String::new();
-        let value = match self.bump() {
-            Some(Tok::Number(n)) => {
-                if let Some(Tok::Var(u)) = self.peek() {
-                    unit = u.clone();
-                    self.i += 1;
+        let value = match self.peek() {
+            Some(&Tok::Number(n)) => {
+                self.advance();
+                if let Some(&Tok::Var(u)) = self.peek() {
+                    unit = u.to_string();
+                    self.advance();
                 }
                 Value::Number(n)
             }
-            Some(Tok::Str(s)) => Value::Str(s),
-            Some(Tok::Random(n)) => Value::Str(random_string(n)),
+            Some(Tok::Str(_)) => match self.take() {
+                Some(Tok::Str(s)) => Value::Str(s.into_owned()),
+                _ => return Err(self.error("a string")),
+            },
+            Some(&Tok::Random(n)) => {
+                self.advance();
+                Value::Str(random_string(n))
+            }
             Some(Tok::LBrack) => {
+                self.advance();
                 let mut list = Vec::new();
                 if let Some(Tok::Str(s)) = self.peek() {
                     // IM-compat: the reference's grammar action drops a leading
                     // empty string (`['', 'a']` is `['a']`).
                     if !s.is_empty() {
-                        list.push(s.clone());
+                        list.push(s.to_string());
                     }
-                    self.i += 1;
+                    self.advance();
                 }
                 while self.peek() == Some(&Tok::Comma) {
-                    self.i += 1;
-                    match self.bump() {
-                        Some(Tok::Str(s)) => list.push(s),
-                        _ => {
-                            self.i -= 1;
-                            return Err(self.error("a string"));
+                    self.advance();
+                    match self.peek() {
+                        Some(Tok::Str(s)) => {
+                            list.push(s.to_string());
+                            self.advance();
                         }
+                        _ => return Err(self.error("a string")),
                     }
                 }
                 self.expect(&Tok::RBrack, "',' or ']'")?;
                 Value::List(list)
             }
-            _ => {
-                self.i -= 1;
-                return Err(self.error("a number, a string, 'random(N)' or a list"));
-            }
+            _ => return Err(self.error("a number, a string, 'random(N)' or a list")),
         };
         Ok(FeatureItem::Feature(Feature {
             name,
