@@ -3,7 +3,7 @@
 //! Order matters because the first error wins: networks, ansible hosts,
 //! systems, deploys, configures, then the contextualize sentence.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 
 use indexmap::IndexMap;
 
@@ -54,6 +54,17 @@ const MEM_UNITS: &[&str] = &[
 ];
 const YES_NO: &[&str] = &["YES", "NO"];
 
+/// Whether Python's `s.upper()` is one of `list` (upper-case ASCII words):
+/// without allocating for ASCII text, which is all but always the case.
+fn upper_is_in(s: &str, list: &[&str]) -> bool {
+    if s.is_ascii() {
+        list.iter().any(|v| v.eq_ignore_ascii_case(s))
+    } else {
+        // `ı`.upper() is `I`: only the full Unicode mapping is right here.
+        list.contains(&s.to_uppercase().as_str())
+    }
+}
+
 fn py_list(values: &[&str]) -> String {
     let inner: Vec<String> = values.iter().map(|v| format!("'{v}'")).collect();
     format!("[{}]", inner.join(", "))
@@ -103,8 +114,7 @@ fn check_feature(f: &Feature, kind: Kind, pred: &Pred<'_>, units: Units) -> Resu
     match pred {
         Pred::None => {}
         Pred::OneOf(values) => {
-            let v = f.value.as_str().unwrap_or_default().to_uppercase();
-            if !values.contains(&v.as_str()) {
+            if !upper_is_in(f.value.as_str().unwrap_or_default(), values) {
                 return Err(RadlError::check(
                     format!("Invalid value; expected one of {}", py_list(values)),
                     f.pos,
@@ -127,7 +137,7 @@ fn check_feature(f: &Feature, kind: Kind, pred: &Pred<'_>, units: Units) -> Resu
             }
         }
         Some(list) => {
-            if !list.contains(&f.unit.to_uppercase().as_str()) {
+            if !upper_is_in(&f.unit, list) {
                 return Err(RadlError::check(
                     format!("Invalid unit; expected one of {}", py_list(list)),
                     f.pos,
@@ -185,8 +195,7 @@ impl Radl {
         let configures: HashSet<&str> = self.configures.iter().map(|c| c.name.as_str()).collect();
         self.contextualize
             .check_with(|s| systems.contains(s), |c| configures.contains(c))?;
-        let names: HashSet<&str> = self.systems.iter().map(|s| s.name.as_str()).collect();
-        if names.len() != self.systems.len() {
+        if systems.len() != self.systems.len() {
             return Err(RadlError::check("Some System name duplicated.", None));
         }
         let ids: HashSet<&str> = self.networks.iter().map(|n| n.id.as_str()).collect();
@@ -308,8 +317,10 @@ fn check_system_features(fs: &Features, radl: &Radl) -> Result<(), RadlError> {
 
 /// `check_num`: `net_interface.<i>.*` and `disk.<i>.*` features.
 fn check_indexed(fs: &Features, radl: &Radl) -> Result<(), RadlError> {
-    let mut connections: HashSet<&str> = HashSet::new();
-    let mut prefixes: IndexMap<&str, BTreeSet<i64>> = IndexMap::new();
+    // Small vectors rather than sets: a system has a few of these features.
+    let mut connections: Vec<&str> = Vec::new();
+    // `net_interface` and `disk`, in order of first appearance, with indices.
+    let mut prefixes: Vec<(&str, Vec<i64>)> = Vec::new();
     let connection_ok = |f: &Feature| {
         f.value
             .as_str()
@@ -340,7 +351,7 @@ fn check_indexed(fs: &Features, radl: &Radl) -> Result<(), RadlError> {
         let known = match (prefix, suffix) {
             ("net_interface", "connection") => {
                 check_feature(f, Kind::Str, &Pred::Custom(&connection_ok), None)?;
-                connections.insert(f.name.as_str());
+                connections.push(f.name.as_str());
                 true
             }
             ("net_interface", "ip" | "dns_name") => {
@@ -395,10 +406,15 @@ fn check_indexed(fs: &Features, radl: &Radl) -> Result<(), RadlError> {
             _ => false,
         };
         if known {
-            prefixes.entry(prefix).or_default().insert(num);
+            match prefixes.iter_mut().find(|(p, _)| *p == prefix) {
+                Some((_, nums)) => nums.push(num),
+                None => prefixes.push((prefix, vec![num])),
+            }
         }
     }
-    for (prefix, nums) in &prefixes {
+    for (prefix, nums) in &mut prefixes {
+        nums.sort_unstable();
+        nums.dedup();
         let min = nums.first().copied().unwrap_or(0);
         let max = nums.last().copied().unwrap_or(0);
         if min != 0 || max != nums.len() as i64 - 1 {
@@ -408,7 +424,12 @@ fn check_indexed(fs: &Features, radl: &Radl) -> Result<(), RadlError> {
             ));
         }
     }
-    let nics = prefixes.get("net_interface").map_or(0, BTreeSet::len);
+    let nics = prefixes
+        .iter()
+        .find(|(p, _)| *p == "net_interface")
+        .map_or(0, |(_, nums)| nums.len());
+    connections.sort_unstable();
+    connections.dedup();
     if connections.len() != nics {
         return Err(RadlError::check(
             "Some net_interface does not have a connection",

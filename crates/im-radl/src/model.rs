@@ -188,6 +188,30 @@ pub(crate) enum Prop {
     Soft(Vec<SoftFeatures>),
 }
 
+/// The items of one stored name, for [`Features::iter`] (an iterator rather
+/// than a vector per name: `check()` walks every feature).
+enum PropIter<'a> {
+    /// One or two features (an interval's bounds, or a simple feature).
+    Bounds(Option<&'a Feature>, Option<&'a Feature>),
+    Contains(indexmap::map::Values<'a, Option<String>, Feature>),
+    Soft(std::slice::Iter<'a, SoftFeatures>),
+}
+
+impl<'a> Iterator for PropIter<'a> {
+    type Item = FeatureRef<'a>;
+
+    fn next(&mut self) -> Option<FeatureRef<'a>> {
+        match self {
+            PropIter::Bounds(first, second) => first
+                .take()
+                .or_else(|| second.take())
+                .map(FeatureRef::Feature),
+            PropIter::Contains(values) => values.next().map(FeatureRef::Feature),
+            PropIter::Soft(blocks) => blocks.next().map(FeatureRef::Soft),
+        }
+    }
+}
+
 /// The reserved property name under which soft blocks are stored.
 pub const SOFT: &str = "__soft__";
 
@@ -217,7 +241,9 @@ impl Features {
     /// Builds a set from items added in order with the parser's rules
     /// (conflicts are errors).
     pub fn from_items(items: Vec<FeatureItem>) -> Result<Self, RadlError> {
-        let mut fs = Features::new();
+        let mut fs = Features {
+            props: IndexMap::with_capacity(items.len()),
+        };
         for item in items {
             fs.add(item, Conflict::Error, Missing::Other)?;
         }
@@ -240,7 +266,8 @@ impl Features {
             FeatureItem::Feature(f) => f.name.as_str(),
             FeatureItem::Soft(_) => SOFT,
         };
-        if !self.props.contains_key(name) {
+        // (Only these two policies care: no lookup otherwise.)
+        if matches!(missing, Missing::Error | Missing::Ignore) && !self.props.contains_key(name) {
             match missing {
                 Missing::Error => {
                     return Err(RadlError::model("Property has not set.", None));
@@ -278,35 +305,65 @@ impl Features {
     }
 
     fn add_number(&mut self, f: Feature, conflict: Conflict) -> Result<(), RadlError> {
-        let new = match f.op {
-            Operator::Eq => (Some(f.clone()), Some(f.clone())),
-            Operator::Lt | Operator::Le => (None, Some(f.clone())),
-            _ => (Some(f.clone()), None),
+        // The new interval: `=` gives both ends, `<`/`<=` the upper, else the lower.
+        let (new_has_lo, new_has_hi) = match f.op {
+            Operator::Eq => (true, true),
+            Operator::Lt | Operator::Le => (false, true),
+            _ => (true, false),
         };
-        let old = match self.props.get(&f.name) {
-            None => (None, None),
-            Some(Prop::Interval(a, b)) => (a.clone(), b.clone()),
+        let value = bound(Some(&f));
+        let new = (
+            if new_has_lo { value } else { INTERVAL_NONE },
+            if new_has_hi { value } else { INTERVAL_NONE },
+        );
+        let (index, old) = match self.props.get_full(f.name.as_str()) {
+            None => (None, (INTERVAL_NONE, INTERVAL_NONE)),
+            Some((i, _, Prop::Interval(a, b))) => (Some(i), (bound(a.as_ref()), bound(b.as_ref()))),
             Some(_) => return Err(kind_mismatch(&f)),
         };
-        let merged = match apply_interval(&old, &new, conflict) {
-            Some(m) => m,
-            None => {
-                let show = |x: &Option<Feature>| match x {
-                    Some(x) => crate::print::FeatureDisplay(x).to_string(),
-                    None => "None".to_string(),
-                };
-                return Err(RadlError::model(
-                    format!(
-                        "Disjoint intervals!. Involved features: ['{}', '{}']",
-                        show(&old.0),
-                        show(&old.1)
-                    ),
-                    f.pos,
-                ));
-            }
+        let Some((lo, hi)) = interval_pick(old, new, conflict) else {
+            let show = |x: Option<&Feature>| match x {
+                Some(x) => crate::print::FeatureDisplay(x).to_string(),
+                None => "None".to_string(),
+            };
+            let (a, b) = match index.and_then(|i| self.props.get_index(i)) {
+                Some((_, Prop::Interval(a, b))) => (a.as_ref(), b.as_ref()),
+                _ => (None, None),
+            };
+            return Err(RadlError::model(
+                format!(
+                    "Disjoint intervals!. Involved features: ['{}', '{}']",
+                    show(a),
+                    show(b)
+                ),
+                f.pos,
+            ));
         };
-        self.props
-            .insert(f.name.clone(), Prop::Interval(merged.0, merged.1));
+        // Move the new feature into the ends that take it (cloned only when
+        // both do), and keep the stored ends in place.
+        let key = index.is_none().then(|| f.name.clone());
+        let (new_lo, new_hi) = match (new_has_lo && lo == End::New, new_has_hi && hi == End::New) {
+            (true, true) => (Some(f.clone()), Some(f)),
+            (true, false) => (Some(f), None),
+            (false, true) => (None, Some(f)),
+            (false, false) => (None, None),
+        };
+        match (index, key) {
+            (Some(i), _) => {
+                if let Some((_, Prop::Interval(a, b))) = self.props.get_index_mut(i) {
+                    if lo == End::New {
+                        *a = new_lo;
+                    }
+                    if hi == End::New {
+                        *b = new_hi;
+                    }
+                }
+            }
+            (None, Some(key)) => {
+                self.props.insert(key, Prop::Interval(new_lo, new_hi));
+            }
+            (None, None) => {}
+        }
         Ok(())
     }
 
@@ -385,23 +442,20 @@ impl Features {
     /// then upper bound (once when both are the same `=` value), `contains` blocks
     /// one feature each, soft blocks one item each.
     pub fn iter(&self) -> impl Iterator<Item = FeatureRef<'_>> {
-        self.props.values().flat_map(|p| {
-            let v: Vec<FeatureRef<'_>> = match p {
-                Prop::Interval(a, b) => match (a, b) {
-                    (Some(a), Some(b))
-                        if a.op == Operator::Eq
-                            && b.op == Operator::Eq
-                            && a.base_number() == b.base_number() =>
-                    {
-                        vec![FeatureRef::Feature(a)]
-                    }
-                    _ => a.iter().chain(b.iter()).map(FeatureRef::Feature).collect(),
-                },
-                Prop::Simple(f) => vec![FeatureRef::Feature(f)],
-                Prop::Contains(m) => m.values().map(FeatureRef::Feature).collect(),
-                Prop::Soft(l) => l.iter().map(FeatureRef::Soft).collect(),
-            };
-            v.into_iter()
+        self.props.values().flat_map(|p| match p {
+            Prop::Interval(a, b) => match (a, b) {
+                (Some(a), Some(b))
+                    if a.op == Operator::Eq
+                        && b.op == Operator::Eq
+                        && a.base_number() == b.base_number() =>
+                {
+                    PropIter::Bounds(Some(a), None)
+                }
+                _ => PropIter::Bounds(a.as_ref(), b.as_ref()),
+            },
+            Prop::Simple(f) => PropIter::Bounds(Some(f), None),
+            Prop::Contains(m) => PropIter::Contains(m.values()),
+            Prop::Soft(l) => PropIter::Soft(l.iter()),
         })
     }
 
@@ -515,39 +569,45 @@ impl Features {
     }
 }
 
-/// `_applyInter` of the reference: the intersection of two intervals, or the
-/// `conflict` policy's choice when they are disjoint (`None` for an error).
-#[allow(clippy::type_complexity)]
-fn apply_interval(
-    f0: &(Option<Feature>, Option<Feature>),
-    f1: &(Option<Feature>, Option<Feature>),
-    conflict: Conflict,
-) -> Option<(Option<Feature>, Option<Feature>)> {
-    const MIN: f64 = -9_223_372_036_854_775_808.0;
-    let v = |f: &Option<Feature>| {
-        f.as_ref()
-            .and_then(Feature::base_number)
-            .map_or(MIN, Number::as_f64)
-    };
-    let i0 = (v(&f0.0), v(&f0.1));
-    let i1 = (v(&f1.0), v(&f1.1));
+/// The value of a missing interval end in the reference's `_applyInter`.
+const INTERVAL_NONE: f64 = -9_223_372_036_854_775_808.0;
+
+/// An interval end's value in base units (`INTERVAL_NONE` when missing).
+fn bound(f: Option<&Feature>) -> f64 {
+    f.and_then(Feature::base_number)
+        .map_or(INTERVAL_NONE, Number::as_f64)
+}
+
+/// Which interval an end of a merged interval comes from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum End {
+    Old,
+    New,
+}
+
+/// `_applyInter` of the reference: the intersection of the stored interval
+/// `i0` and the new one `i1` (lower and upper end values), as the source of
+/// each end, or the `conflict` policy's choice when they are disjoint (`None`
+/// for an error).
+fn interval_pick(i0: (f64, f64), i1: (f64, f64), conflict: Conflict) -> Option<(End, End)> {
+    const MIN: f64 = INTERVAL_NONE;
     let le00 = i0.0 <= i1.0;
     let le01 = i1.1 == MIN || i0.0 <= i1.1;
     let le11 = i1.1 == MIN || (i0.1 != MIN && i0.1 <= i1.1);
     let ge00 = !le00 || i0.0 == i1.0;
     let ge10 = i0.1 == MIN || i0.1 >= i1.0;
     if le00 && ge10 && le11 {
-        Some((f1.0.clone(), f0.1.clone()))
+        Some((End::New, End::Old))
     } else if le00 && ge10 {
-        Some(f1.clone())
+        Some((End::New, End::New))
     } else if ge00 && le01 && le11 {
-        Some(f0.clone())
+        Some((End::Old, End::Old))
     } else if ge00 && le01 {
-        Some((f0.0.clone(), f1.1.clone()))
+        Some((End::Old, End::New))
     } else {
         match conflict {
-            Conflict::Me | Conflict::Ignore => Some(f0.clone()),
-            Conflict::Other => Some(f1.clone()),
+            Conflict::Me | Conflict::Ignore => Some((End::Old, End::Old)),
+            Conflict::Other => Some((End::New, End::New)),
             Conflict::Error => None,
         }
     }

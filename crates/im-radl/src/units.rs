@@ -85,21 +85,21 @@ impl fmt::Display for Number {
 /// The multiplier of a unit: case-insensitive, one trailing `B` ignored, SI
 /// (`K` = 1000) or binary (`Ki` = 1024); anything else (including `ECU`) is 1.
 pub fn unit_factor(unit: &str) -> i64 {
-    let mut u = unit.to_ascii_uppercase();
-    if u.ends_with('B') {
-        u.pop();
-    }
-    match u.as_str() {
-        "K" => 1_000,
-        "KI" => 1_024,
-        "M" => 1_000_000,
-        "MI" => 1_048_576,
-        "G" => 1_000_000_000,
-        "GI" => 1 << 30,
-        "T" => 1_000_000_000_000,
-        "TI" => 1 << 40,
-        _ => 1,
-    }
+    const FACTORS: [(&str, i64); 8] = [
+        ("K", 1_000),
+        ("KI", 1_024),
+        ("M", 1_000_000),
+        ("MI", 1_048_576),
+        ("G", 1_000_000_000),
+        ("GI", 1 << 30),
+        ("T", 1_000_000_000_000),
+        ("TI", 1 << 40),
+    ];
+    let u = unit.strip_suffix(['b', 'B']).unwrap_or(unit);
+    FACTORS
+        .iter()
+        .find(|(name, _)| u.eq_ignore_ascii_case(name))
+        .map_or(1, |&(_, factor)| factor)
 }
 
 /// Formats a float as Python's `repr()`/`str()` does: the shortest digits that
