@@ -768,12 +768,18 @@ pub(crate) fn ansible_output(log: &str) -> Value {
     for step in log.split("Launch task: ").skip(1) {
         let step_name = step.split('\n').next().unwrap_or_default().to_string();
         let mut tasks = Map::new();
+        let mut numbers: std::collections::HashMap<String, usize> =
+            std::collections::HashMap::new();
         for (num, task) in step.split("\nTASK [").skip(1).enumerate() {
-            let mut name = task.split("] **").next().unwrap_or_default().to_string();
-            // IM-compat: the reference overwrites tasks of the same name.
-            if tasks.contains_key(&name) {
-                name = format!("{name}_{num}");
+            let name = task.split("] **").next().unwrap_or_default().to_string();
+            // IM-compat: the reference overwrites tasks of the same name, so the
+            // name gives the last one; the earlier ones are kept as `<name>_<n>`.
+            if let Some(old) = tasks.shift_remove(&name)
+                && let Some(n) = numbers.get(&name)
+            {
+                tasks.insert(format!("{name}_{n}"), old);
             }
+            numbers.insert(name.clone(), num);
             let mut state = Value::Null;
             let mut output = Value::Null;
             for line in task.split('\n').skip(1) {
@@ -823,4 +829,39 @@ pub(crate) fn ansible_output(log: &str) -> Value {
         steps.insert(step_name, Value::Map(s));
     }
     Value::Map(steps)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LOG: &str = "Contextualization agent output\nLaunch task: basic\nCall Ansible\n\nTASK [Wait] ***\nFriday\nfatal: [vm_0]: FAILED! => {\"msg\": \"boom\"}\n...ignoring\n\nTASK [debug] ***\nFriday\nok: [vm_0] => {\n\"changed\": false,\n\"msg\": \"first\"\n}\n\nTASK [debug] ***\nFriday\nok: [vm_0] => {\n\"changed\": false,\n\"msg\": \"second\"\n}\n\nTASK [one] ***\nFriday\nok: [vm_0] => {\"var\": {\"x\": 5}}\nLaunch task: main_front\nTASK [skipped] ***\nskipping: [vm_0]\n";
+
+    #[test]
+    fn the_contextualization_log_reads_as_the_reference_reads_it() {
+        let out = ansible_output(LOG);
+        let task = |step: &str, name: &str| {
+            out.get(step)
+                .and_then(|s| s.get("tasks"))
+                .and_then(|t| t.get(name))
+                .cloned()
+                .unwrap_or(Value::Null)
+        };
+        let get = |v: &Value, k: &str| v.get(k).cloned().unwrap_or(Value::Null);
+        // A failed task has a state but no output (no `] => {` on its line).
+        assert_eq!(get(&task("basic", "Wait"), "state"), Value::str("fatal"));
+        assert_eq!(get(&task("basic", "Wait"), "output"), Value::Null);
+        // The name gives the last task of that name; the first is kept apart.
+        assert_eq!(get(&task("basic", "debug"), "output"), Value::str("second"));
+        assert_eq!(
+            get(&task("basic", "debug_1"), "output"),
+            Value::str("first")
+        );
+        // `var` is unwrapped, and a one-key result gives its value.
+        assert_eq!(get(&task("basic", "one"), "output"), Value::Int(5));
+        assert_eq!(
+            get(&task("main_front", "skipped"), "state"),
+            Value::str("skipping")
+        );
+    }
 }
