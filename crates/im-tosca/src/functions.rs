@@ -686,6 +686,26 @@ impl<'a> Eval<'a> {
             "public_address" if indigo => pick(vms.iter().map(|v| ip(&v.public_ip)).collect()),
             "private_address" => ip(&vm.private_ip),
             "public_address" => ip(&vm.public_ip),
+            "endpoint" if self.topo.root_type(node) == "tosca.nodes.aisprint.FaaS.Function" => {
+                self.faas_endpoint(node, host, vm)
+            }
+            "credential" if self.topo.root_type(node) == "tosca.nodes.aisprint.FaaS.Function" => {
+                object_values(&self.faas_credential(node, host, vm), keys)
+            }
+            "endpoints" if docker => {
+                let mut res = Vec::new();
+                let public_ip = vm.public_ip.clone().unwrap_or_else(|| "None".into());
+                for p in vm.outports.iter().filter(|p| p.public) {
+                    match &vm.dns_name {
+                        Some(d) if res.is_empty() => res.push(Value::str(d.clone())),
+                        _ => res.push(Value::Str(format!("{public_ip}:{}", p.remote))),
+                    }
+                }
+                for p in vm.outports.iter().filter(|p| !p.public) {
+                    res.push(Value::Str(format!("{}:{}", vm.system_name, p.local)));
+                }
+                pick(res)
+            }
             // IM-compat: the reference looks the Port's order up as a network
             // id and so gives null; the port's own interface IP is not known
             // here either, so null it stays.
@@ -694,6 +714,82 @@ impl<'a> Eval<'a> {
                 (Some(p), _) => Value::str(p.clone()),
                 (None, p) => ip(p),
             },
+            _ => Value::Null,
+        }
+    }
+}
+
+impl Eval<'_> {
+    /// The OSCAR host of a function deployed on a VM of the document, with its
+    /// property value.
+    fn oscar_prop(&self, node: &NodeTpl, host: Option<&NodeTpl>, prop: &str) -> Option<Value> {
+        let host = host?;
+        if std::ptr::eq(host, node) {
+            return None;
+        }
+        let oscar = self
+            .topo
+            .find_host(node, "tosca.nodes.SoftwareComponent", None)?;
+        let v = oscar.props.get(prop)?;
+        self.resolve(v, Ctx::Node(oscar)).ok()
+    }
+
+    /// The live `endpoint` of a FaaS function.
+    fn faas_endpoint(&self, node: &NodeTpl, host: Option<&NodeTpl>, vm: &VmView) -> Value {
+        let cloud = vm.cloud.clone().unwrap_or_default();
+        if cloud.kind == "Lambda" {
+            return vm.function_api_url.clone().map_or(Value::Null, Value::Str);
+        }
+        let hosted = host.is_some_and(|h| !std::ptr::eq(h, node))
+            && self
+                .topo
+                .find_host(node, "tosca.nodes.SoftwareComponent", None)
+                .is_some();
+        if hosted {
+            if let Some(dns) = self.oscar_prop(node, host, "dns_host")
+                && dns.truthy()
+                && !dns.py_str().trim_matches(['\'', '"']).is_empty()
+            {
+                return Value::Str(format!("https://{}", dns.py_str()));
+            }
+            return match (&vm.public_ip, &vm.private_ip) {
+                (Some(p), _) => Value::Str(format!("http://{p}")),
+                (None, Some(p)) => Value::Str(format!("http://{p}")),
+                (None, None) => Value::str("http://None"),
+            };
+        }
+        cloud.url.map_or(Value::Null, Value::Str)
+    }
+
+    /// The live `credential` of a FaaS function.
+    fn faas_credential(&self, node: &NodeTpl, host: Option<&NodeTpl>, vm: &VmView) -> Value {
+        let cloud = vm.cloud.clone().unwrap_or_default();
+        if cloud.kind == "Lambda" {
+            return Value::Null;
+        }
+        let cred = |user: &str, kind: &str, token: String| {
+            let mut m = Map::new();
+            m.insert("user".into(), Value::str(user));
+            m.insert("token_type".into(), Value::str(kind));
+            m.insert("token".into(), Value::Str(token));
+            Value::Map(m)
+        };
+        let hosted = host.is_some_and(|h| !std::ptr::eq(h, node))
+            && self
+                .topo
+                .find_host(node, "tosca.nodes.SoftwareComponent", None)
+                .is_some();
+        if hosted {
+            return match self.oscar_prop(node, host, "password") {
+                Some(p) if p.truthy() && !p.py_str().trim_matches(['\'', '"']).is_empty() => {
+                    cred("oscar", "password", p.py_str())
+                }
+                _ => Value::Null,
+            };
+        }
+        match (cloud.username, cloud.password, cloud.token) {
+            (Some(u), Some(p), _) => cred(&u, "password", p),
+            (_, _, Some(t)) => cred("", "bearer", t),
             _ => Value::Null,
         }
     }

@@ -36,6 +36,42 @@ pub struct VmView {
     /// The network ids of its interfaces, in interface order, with whether each
     /// network is public.
     pub networks: Vec<(String, bool)>,
+    /// The DNS name of its interface 0 (`net_interface.0.dns_name`, else
+    /// `net_interface.0.dns.0.name`): the first endpoint of a published container.
+    pub dns_name: Option<String>,
+    /// The opened ports of the networks it is connected to.
+    pub outports: Vec<VmPort>,
+    /// The cloud it runs on (FaaS functions read their endpoint and
+    /// credentials from it).
+    pub cloud: Option<CloudView>,
+    /// `function.api_url` of its system (AWS Lambda functions).
+    pub function_api_url: Option<String>,
+}
+
+/// One opened port of a VM's network.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VmPort {
+    /// Whether the network is public.
+    pub public: bool,
+    /// The port seen from outside.
+    pub remote: u32,
+    /// The port on the VM (or container).
+    pub local: u32,
+}
+
+/// The cloud a VM runs on, as far as outputs need it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CloudView {
+    /// The connector type (`OSCAR`, `Lambda`, `OpenStack`, …).
+    pub kind: String,
+    /// The cloud's URL (an OSCAR cluster's endpoint).
+    pub url: Option<String>,
+    /// The user of the cloud credentials.
+    pub username: Option<String>,
+    /// The password of the cloud credentials.
+    pub password: Option<String>,
+    /// The token of the cloud credentials.
+    pub token: Option<String>,
 }
 
 /// A live infrastructure, as seen by the converter.

@@ -43,7 +43,7 @@ use indexmap::IndexMap;
 pub use convert::Conversion;
 pub use error::{Issue, IssueKind, ToscaError};
 pub use fetch::{CachedFetcher, DirFetcher, Fetcher, MapFetcher, NoFetcher};
-pub use infra::{InfraView, VmView};
+pub use infra::{CloudView, InfraView, VmPort, VmView};
 pub use types::{shipped_type_file, shipped_type_urls};
 pub use yaml::Value;
 
@@ -345,6 +345,15 @@ impl Tosca {
             .map(|(k, d)| (k.clone(), d.get("default").cloned().unwrap_or_default()))
             .collect()
     }
+}
+
+/// Whether a request body of this `Content-Type` is TOSCA (the reference's
+/// test: `text/yaml`, `text/x-yaml` or `application/yaml` anywhere in it).
+pub fn is_tosca_media_type(content_type: &str) -> bool {
+    let ct = content_type.to_ascii_lowercase();
+    ["text/yaml", "text/x-yaml", "application/yaml"]
+        .iter()
+        .any(|t| ct.contains(t))
 }
 
 /// Reads a document and converts it in one go (a create, no infrastructure).
