@@ -1428,6 +1428,20 @@ impl Topology {
                             &p,
                         );
                     }
+                    if name == "get_property" && validated_position(&path) {
+                        let context = match (path.get(1).map(String::as_str), path.get(2)) {
+                            (Some("node_templates"), Some(n)) => n.clone(),
+                            _ => String::new(),
+                        };
+                        let node_name = if target == "SELF" {
+                            context.clone()
+                        } else {
+                            target.clone()
+                        };
+                        if let Some(node) = self.node(&node_name) {
+                            self.check_property_ref(node, &context, l, &p, issues);
+                        }
+                    }
                     if name == "get_attribute" {
                         // SELF names the node the call sits in (none in outputs).
                         let context = match (path.get(1).map(String::as_str), path.get(2)) {
@@ -1453,6 +1467,66 @@ impl Topology {
                 ),
                 _ => {}
             }
+        }
+    }
+
+    /// tosca-parser's `GetProperty.validate`: the property must be set (or have
+    /// a default) on the node, or on the capability the second argument names.
+    fn check_property_ref(
+        &self,
+        node: &NodeTpl,
+        context: &str,
+        args: &[Value],
+        path: &[&str],
+        issues: &mut Issues,
+    ) {
+        let first = args[1].py_str();
+        if node.props.contains_key(&first) {
+            return;
+        }
+        if args.len() == 2 {
+            issues.add(
+                IssueKind::Key,
+                format!(
+                    "Property \"{first}\" was not found in node template \"{}\".",
+                    node.name
+                ),
+                path,
+            );
+            return;
+        }
+        let prop = args[2].py_str();
+        let owner = match node.reqs.iter().find(|(r, _)| *r == first) {
+            Some((_, t)) => {
+                let t = match t {
+                    Value::Map(m) => m.get("node").map(Value::py_str).unwrap_or_default(),
+                    other => other.py_str(),
+                };
+                match self.node(&t) {
+                    Some(t) => t,
+                    None => return,
+                }
+            }
+            None => node,
+        };
+        match owner.caps.get(&first) {
+            None => issues.add(
+                IssueKind::Key,
+                format!(
+                    "Requirement/Capability \"{first}\" referenced from node template \"{context}\" was not found in node template \"{}\".",
+                    owner.name
+                ),
+                path,
+            ),
+            Some(cap) if cap.props.get(&prop).is_none_or(Value::is_null) => issues.add(
+                IssueKind::Key,
+                format!(
+                    "Property \"{prop}\" was not found in capability \"{first}\" of node template \"{}\" referenced from node template \"{context}\".",
+                    owner.name
+                ),
+                path,
+            ),
+            Some(_) => {}
         }
     }
 
@@ -1705,6 +1779,36 @@ fn required(schema: &Map) -> bool {
 }
 
 const DATATYPE_PORTSPEC: &str = "tosca.datatypes.network.PortSpec";
+
+/// Whether tosca-parser validates a call at this path: the whole value of a
+/// node or capability property, of a template operation input, or of an output.
+fn validated_position(path: &[String]) -> bool {
+    let p: Vec<&str> = path.iter().map(String::as_str).collect();
+    matches!(
+        p.as_slice(),
+        ["topology_template", "node_templates", _, "properties", _]
+            | [
+                "topology_template",
+                "node_templates",
+                _,
+                "capabilities",
+                _,
+                "properties",
+                _
+            ]
+            | [
+                "topology_template",
+                "node_templates",
+                _,
+                "interfaces",
+                _,
+                _,
+                "inputs",
+                _
+            ]
+            | ["topology_template", "outputs", _, "value"]
+    )
+}
 
 /// Every function call under `v`: (path, name, arguments).
 fn collect_calls(v: &Value, path: &mut Vec<String>, out: &mut Vec<(Vec<String>, String, Value)>) {

@@ -195,3 +195,28 @@ fn an_import_that_cannot_be_had_is_a_clear_error() {
     );
     assert!(Tosca::parse(&doc, &ParseOptions::new(&f)).is_ok());
 }
+
+#[test]
+fn a_get_property_of_a_property_that_is_not_there_is_rejected_with_its_line() {
+    let (kind, msg, line) = issue(
+        "  node_templates:\n    db:\n      type: tosca.nodes.Database\n      properties:\n        name: x\n        user: { get_property: [ SELF, nmae ] }\n",
+    );
+    assert_eq!(kind, IssueKind::Key);
+    assert_eq!(
+        msg,
+        "Property \"nmae\" was not found in node template \"db\"."
+    );
+    assert_eq!(line, Some(8));
+    let (_, msg, _) = issue(
+        "  node_templates:\n    vm:\n      type: tosca.nodes.Compute\n  outputs:\n    o:\n      value: { get_property: [ vm, host, nope ] }\n",
+    );
+    assert_eq!(
+        msg,
+        "Property \"nope\" was not found in capability \"host\" of node template \"vm\" referenced from node template \"\"."
+    );
+    // A property with a type default can be read.
+    assert!(parse(
+        "  node_templates:\n    ws:\n      type: tosca.nodes.WebServer\n  outputs:\n    o:\n      value: { get_property: [ ws, data_endpoint, protocol ] }\n"
+    )
+    .is_ok());
+}
