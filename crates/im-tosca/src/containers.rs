@@ -554,7 +554,7 @@ pub(crate) fn faas(
     if let (Some(oscar), Some(compute)) = (oscar, compute) {
         let ev = &conv.ev;
         let service = oscar_service(ev, node)?;
-        let dns = match oscar.props.get("dns_host") {
+        let dns = match oscar.raw_props.get("dns_host") {
             Some(v) => ev.resolve(v, Ctx::Node(oscar))?,
             None => Value::Null,
         };
@@ -563,7 +563,7 @@ pub(crate) fn faas(
         } else {
             "http://{{ IM_NODE_PUBLIC_IP }}".to_string()
         };
-        let password = match oscar.props.get("password") {
+        let password = match oscar.raw_props.get("password") {
             Some(v) => ev.resolve(v, Ctx::Node(oscar))?.py_str(),
             None => "None".to_string(),
         };

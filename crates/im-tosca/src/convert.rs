@@ -780,7 +780,7 @@ impl<'a> Converter<'a> {
                 continue;
             }
             let prop = |k: &str| -> Result<Option<Value>, ToscaError> {
-                match target.props.get(k) {
+                match target.raw_props.get(k) {
                     Some(v) => {
                         Ok(Some(self.ev.resolve(v, Ctx::Node(target))?).filter(|v| !v.is_null()))
                     }

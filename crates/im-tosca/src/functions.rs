@@ -206,10 +206,7 @@ impl<'a> Eval<'a> {
                     } else {
                         &r.target
                     };
-                    self.topo
-                        .node(n)
-                        .map(Entity::Node)
-                        .ok_or_else(|| missing(n))
+                    self.topo.node(n).map(Entity::Raw).ok_or_else(|| missing(n))
                 }
                 _ => Err(err(format!(
                     "\"{name}\" keyword can only be used in context to \"Relationships\" {} node",
@@ -301,7 +298,7 @@ impl<'a> Eval<'a> {
         } else if args.len() >= 3 {
             let prop = args[2].py_str();
             let cap = match entity {
-                Entity::Node(n) => {
+                Entity::Node(n) | Entity::Raw(n) => {
                     let via_req = n.reqs.iter().find(|(r, _)| *r == first).and_then(|(_, t)| {
                         let t = match t {
                             Value::Map(m) => m.get("node").map(Value::py_str),
@@ -547,7 +544,7 @@ impl<'a> Eval<'a> {
         else {
             return Ok(None);
         };
-        let dns = match oscar.props.get("dns_host") {
+        let dns = match oscar.raw_props.get("dns_host") {
             Some(v) => self.resolve(v, Ctx::Node(oscar))?,
             None => Value::Null,
         };
@@ -730,7 +727,7 @@ impl Eval<'_> {
         let oscar = self
             .topo
             .find_host(node, "tosca.nodes.SoftwareComponent", None)?;
-        let v = oscar.props.get(prop)?;
+        let v = oscar.raw_props.get(prop)?;
         self.resolve(v, Ctx::Node(oscar)).ok()
     }
 
@@ -795,10 +792,12 @@ impl Eval<'_> {
     }
 }
 
-/// A function's subject: a node or a relationship template.
+/// A function's subject: a node, a relationship's end (read as written, as
+/// tosca-parser reads these unvalidated node objects) or a relationship template.
 #[derive(Clone, Copy)]
 enum Entity<'a> {
     Node(&'a NodeTpl),
+    Raw(&'a NodeTpl),
     Rel(&'a RelTpl),
 }
 
@@ -806,6 +805,7 @@ impl<'a> Entity<'a> {
     fn props(&self) -> &'a IndexMap<String, Value> {
         match self {
             Entity::Node(n) => &n.props,
+            Entity::Raw(n) => &n.raw_props,
             Entity::Rel(r) => &r.props,
         }
     }

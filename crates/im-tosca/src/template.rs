@@ -149,8 +149,13 @@ pub(crate) struct NodeTpl {
     pub type_name: String,
     /// The template as written.
     pub tpl: Map,
-    /// Properties: the template's (defined ones), then the type's defaults.
+    /// Properties: the template's (defined ones), then the type's defaults;
+    /// values of `string` properties as their Python `str()`, as tosca-parser's
+    /// validation leaves them.
     pub props: IndexMap<String, Value>,
+    /// The same properties as written: tosca-parser reaches relationship
+    /// targets through node objects it never validated.
+    pub raw_props: IndexMap<String, Value>,
     /// Capabilities: the template's, then the type's.
     pub caps: IndexMap<String, Cap>,
     /// The template's requirements, one entry per `- name: target`.
@@ -452,7 +457,24 @@ impl Topology {
                 );
             }
         }
-        let props = self.node_props(name, &type_name, tpl, issues);
+        let raw_props = self.node_props(name, &type_name, tpl, issues);
+        let defs = self.types.definitions(&type_name, NODE, "properties");
+        let props = raw_props
+            .iter()
+            .map(|(k, v)| {
+                let string = defs
+                    .get(k)
+                    .and_then(|d| d.get("type"))
+                    .and_then(Value::as_str)
+                    == Some("string");
+                let v = match v {
+                    Value::Str(_) | Value::Null => v.clone(),
+                    _ if string && !is_function(v) => Value::Str(v.py_str()),
+                    _ => v.clone(),
+                };
+                (k.clone(), v)
+            })
+            .collect();
         let caps = self.node_caps(name, &type_name, tpl, issues);
         let reqs = self.node_reqs(name, tpl, issues);
         let mut node = NodeTpl {
@@ -460,6 +482,7 @@ impl Topology {
             type_name,
             tpl: tpl.clone(),
             props,
+            raw_props,
             caps,
             reqs,
             rels: Vec::new(),
