@@ -115,7 +115,7 @@ pub struct Manager {
     /// Loaded infrastructures.
     slots: Mutex<HashMap<String, Arc<Slot>>>,
     /// Every infrastructure that is not deleted, oldest first, with its owners.
-    index: RwLock<IndexMap<String, Vec<ImUser>>>,
+    index: RwLock<Index>,
     /// Background work (async create/destroy), awaited at shutdown.
     tasks: Mutex<tokio::task::JoinSet<()>>,
     /// The last credentials used on each infrastructure, for the background
@@ -150,9 +150,12 @@ impl Manager {
         verifier: Arc<dyn OidcVerifier>,
     ) -> Result<Arc<Manager>, ImError> {
         let entries = store.load_index().await?;
-        let mut index = IndexMap::with_capacity(entries.len());
+        let mut index = Index {
+            order: IndexMap::with_capacity(entries.len()),
+            owners: HashMap::new(),
+        };
         for e in entries.into_iter().rev() {
-            index.insert(e.id, e.owners);
+            index.set(e.id, e.owners);
         }
         let m = Arc::new(Manager {
             settings,
@@ -224,11 +227,16 @@ impl Manager {
         // Holding the map lock, a count of 1 means no one else has the slot
         // and no one can get it: removing it cannot split an infrastructure
         // into two copies.
-        slots.retain(|_, s| {
-            Arc::strong_count(s) > 1 || s.last_used.load(Ordering::Relaxed) > limit
-        });
+        slots
+            .retain(|_, s| Arc::strong_count(s) > 1 || s.last_used.load(Ordering::Relaxed) > limit);
         let unloaded = before - slots.len();
         drop(slots);
+        self.write_index(|i| {
+            i.owners.retain(|_, bucket| {
+                bucket.retain(|o| Arc::strong_count(o) > 1);
+                !bucket.is_empty()
+            })
+        });
         lock(&self.interned).retain(|_, bucket| {
             bucket.retain(|a| Arc::strong_count(a) > 1);
             !bucket.is_empty()
@@ -295,10 +303,7 @@ impl Manager {
             s.touch();
             return Ok(s.clone());
         }
-        let known = match self.index.read() {
-            Ok(i) => i.contains_key(id),
-            Err(p) => p.into_inner().contains_key(id),
-        };
+        let known = self.read_index(|i| i.order.contains_key(id));
         if !known {
             return Err(ImError::IncorrectInfrastructure);
         }
@@ -318,10 +323,7 @@ impl Manager {
         // index, then from the slots): a body read before that must not be
         // published, or the destroyed infrastructure would answer again.
         let mut slots = lock(&self.slots);
-        let still_known = match self.index.read() {
-            Ok(i) => i.contains_key(id),
-            Err(p) => p.into_inner().contains_key(id),
-        };
+        let still_known = self.read_index(|i| i.order.contains_key(id));
         if !still_known {
             return Err(ImError::IncorrectInfrastructure);
         }
@@ -350,10 +352,7 @@ impl Manager {
         let owners = inf.owners.clone();
         let slot = Arc::new(Slot::new(inf));
         lock(&self.slots).insert(id.clone(), slot.clone());
-        match self.index.write() {
-            Ok(mut i) => i.insert(id, owners),
-            Err(p) => p.into_inner().insert(id, owners),
-        };
+        self.write_index(|i| i.set(id, owners));
         Ok(slot)
     }
 
@@ -370,10 +369,7 @@ impl Manager {
         let owners = inf.owners.clone();
         let slot = Arc::new(Slot::new(inf));
         lock(&self.slots).insert(id.clone(), slot);
-        match self.index.write() {
-            Ok(mut i) => i.insert(id, owners),
-            Err(p) => p.into_inner().insert(id, owners),
-        };
+        self.write_index(|i| i.set(id, owners));
         Ok(())
     }
 
@@ -396,25 +392,18 @@ impl Manager {
             Err(e) => return Err(e.into()),
         }
         if inf.deleted {
-            match self.index.write() {
-                Ok(mut i) => i.shift_remove(&inf.id),
-                Err(p) => p.into_inner().shift_remove(&inf.id),
-            };
+            self.write_index(|i| i.order.shift_remove(&inf.id));
             lock(&self.slots).remove(&inf.id);
             lock(&self.creds).remove(&inf.id);
         } else {
-            let owners = inf.owners.clone();
-            match self.index.write() {
-                Ok(mut i) => {
-                    if let Some(o) = i.get_mut(&inf.id) {
-                        *o = owners;
+            let changed =
+                self.read_index(|i| i.order.get(&inf.id).is_some_and(|o| **o != *inf.owners));
+            if changed {
+                self.write_index(|i| {
+                    if i.order.contains_key(&inf.id) {
+                        i.set(inf.id.clone(), inf.owners.clone());
                     }
-                }
-                Err(p) => {
-                    if let Some(o) = p.into_inner().get_mut(&inf.id) {
-                        *o = owners;
-                    }
-                }
+                });
             }
         }
         slot.set(inf);
@@ -423,16 +412,33 @@ impl Manager {
 
     /// The ids of the infrastructures the caller may see, newest first.
     pub(crate) fn visible_ids(&self, users: &[ImUser]) -> Vec<String> {
-        let read = |i: &IndexMap<String, Vec<ImUser>>| {
-            i.iter()
+        self.read_index(|i| {
+            // Owner lists are shared: decide once per distinct list.
+            let mut decided: HashMap<*const ImUser, bool> = HashMap::new();
+            i.order
+                .iter()
                 .rev()
-                .filter(|(_, owners)| is_authorized(owners, users))
+                .filter(|(_, owners)| {
+                    *decided
+                        .entry(owners.as_ptr())
+                        .or_insert_with(|| is_authorized(owners, users))
+                })
                 .map(|(id, _)| id.clone())
                 .collect()
-        };
+        })
+    }
+
+    fn read_index<T>(&self, f: impl FnOnce(&Index) -> T) -> T {
         match self.index.read() {
-            Ok(i) => read(&i),
-            Err(p) => read(&p.into_inner()),
+            Ok(i) => f(&i),
+            Err(p) => f(&p.into_inner()),
+        }
+    }
+
+    fn write_index<T>(&self, f: impl FnOnce(&mut Index) -> T) -> T {
+        match self.index.write() {
+            Ok(mut i) => f(&mut i),
+            Err(p) => f(&mut p.into_inner()),
         }
     }
 
@@ -458,6 +464,40 @@ impl Manager {
             .find(|c| c.type_ == vm.cloud.type_ && c.server == vm.cloud.server)
             .unwrap_or_else(|| vm.cloud.clone());
         self.connector(&cloud)
+    }
+}
+
+/// A shared owner list: most infrastructures share theirs with many others.
+type Owners = Arc<[ImUser]>;
+
+/// The infrastructures that are not deleted, with their owners.
+struct Index {
+    /// Oldest first.
+    order: IndexMap<String, Owners>,
+    /// One copy of each distinct owner list, by a hash of its users.
+    owners: HashMap<u64, Vec<Owners>>,
+}
+
+impl Index {
+    /// Registers (or updates) `id` with a shared copy of `owners`.
+    fn set(&mut self, id: String, owners: Vec<ImUser>) {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        for u in &owners {
+            u.username.hash(&mut h);
+            u.password.hash(&mut h);
+            u.admin.hash(&mut h);
+        }
+        let bucket = self.owners.entry(h.finish()).or_default();
+        let shared = match bucket.iter().find(|o| ***o == *owners) {
+            Some(o) => o.clone(),
+            None => {
+                let o: Owners = Arc::from(owners);
+                bucket.push(o.clone());
+                o
+            }
+        };
+        self.order.insert(id, shared);
     }
 }
 
