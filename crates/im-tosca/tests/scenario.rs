@@ -262,3 +262,94 @@ fn outputs_without_an_infrastructure_are_the_deploy_time_forms() {
         assert_eq!(&outputs, expected, "{file}");
     }
 }
+
+/// A VM of a hybrid infrastructure: its image's cloud and its networks.
+fn hybrid_vm(n: i64, system: &str, image: &str, net: &str, public: bool) -> VmView {
+    VmView {
+        im_id: n,
+        system_name: system.into(),
+        creation: n as f64,
+        image_url: Some(image.into()),
+        networks: vec![(net.into(), public)],
+        ..VmView::default()
+    }
+}
+
+#[test]
+fn a_private_network_is_split_when_systems_of_another_cloud_join_it() {
+    let f = DirFetcher::new(fixtures().join("remote"));
+    // The reference's test_tosca_add_hybrid1 (its mocked networks read as public).
+    let tosca = parse("tosca_add_hybrid_l2.yml", &f);
+    let infra = InfraView {
+        vms: vec![
+            hybrid_vm(
+                0,
+                "lrms_server",
+                "ost://cloud1.com/image1",
+                "network1",
+                true,
+            ),
+            hybrid_vm(1, "lrms_wn", "ost://cloud1.com/image1", "network1", true),
+        ],
+    };
+    let radl = tosca.to_radl(Some(&infra), &f).expect("add").radl;
+    let wn = radl.get_system("lrms_wn").expect("lrms_wn");
+    assert_eq!(
+        wn.features.get_str("net_interface.0.connection"),
+        Some("network2")
+    );
+    // test_tosca_add_hybrid2: the deployed VMs' private networks count.
+    let tosca = parse("tosca_add_hybrid.yml", &f);
+    let infra = InfraView {
+        vms: vec![
+            hybrid_vm(
+                0,
+                "lrms_server",
+                "ost://cloud1.com/image1",
+                "private_net",
+                false,
+            ),
+            hybrid_vm(
+                1,
+                "lrms_wn",
+                "ost://cloud3.com/image1",
+                "private.cloud3.com",
+                false,
+            ),
+        ],
+    };
+    let radl = tosca.to_radl(Some(&infra), &f).expect("add").radl;
+    let wn = radl.get_system("lrms_wn").expect("lrms_wn");
+    assert_eq!(
+        wn.features.get_str("net_interface.0.connection"),
+        Some("private.cloud2.com")
+    );
+}
+
+#[test]
+fn attributes_stay_jinja_text_in_recipes_even_when_vms_exist() {
+    // The reference's test_tosca_param_get_att.
+    let f = DirFetcher::new(fixtures().join("remote"));
+    let tosca = parse("tosca_param_get_att.yml", &f);
+    let mut server = vm(0, "server", true);
+    server.public_ip = Some("8.8.8.8".into());
+    let infra = InfraView { vms: vec![server] };
+    let radl = tosca.to_radl(Some(&infra), &f).expect("add").radl;
+    let conf = radl
+        .get_configure("test_server_conf")
+        .expect("test_server_conf");
+    let recipe = yaml::parse_value(conf.recipes.as_deref().unwrap_or_default()).expect("yaml");
+    let wn_ips = recipe
+        .as_list()
+        .and_then(|l| l[0].get("vars"))
+        .and_then(|v| v.get("wn_ips"))
+        .cloned();
+    assert_eq!(
+        wn_ips,
+        Some(yaml::Value::List(vec![yaml::Value::str(
+            "{{ hostvars[groups['server'][0]]['IM_NODE_PUBLIC_IP'] }}"
+        )]))
+    );
+    // One VM of the two requested exists: one more is deployed.
+    assert_eq!(deploys(&radl), [("server".into(), "1".into())]);
+}
