@@ -440,7 +440,8 @@ impl Manager {
         let users = self.check_auth(auth).await?;
         self.mutate(id, &users, VmChanges::All, async |inf| {
             let mut targets = Vec::new();
-            for v in vm_list.split(',').filter(|s| !s.trim().is_empty()) {
+            // An empty item (`0,`) is an invalid id, as in the reference.
+            for v in vm_list.split(',') {
                 targets.push(find_vm(inf, v)?.im_id);
             }
             let mut removed = 0;
