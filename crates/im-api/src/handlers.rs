@@ -274,6 +274,7 @@ pub(crate) async fn handle(cx: &mut Ctx<'_>, e: Endpoint, caps: &[String]) -> Re
         Endpoint::Import => import(cx).await,
         Endpoint::InfInfo => inf_info(cx, &caps[0]).await,
         Endpoint::Destroy => destroy(cx, &caps[0]).await,
+        Endpoint::Owners => inf_prop(cx, &caps[0], "authorization").await,
         Endpoint::InfProp => inf_prop(cx, &caps[0], &caps[1]).await,
         Endpoint::Add => add(cx, &caps[0]).await,
         Endpoint::Reconfigure => reconfigure(cx, &caps[0]).await,

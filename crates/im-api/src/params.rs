@@ -146,7 +146,8 @@ fn parse_bool(v: &str) -> Option<bool> {
 }
 
 /// pydantic's lax integer from a string: surrounding whitespace and `_`
-/// between digits allowed, an optional sign.
+/// between digits allowed, an optional sign. pydantic's integers have no
+/// bound: one beyond 64 bits is valid and read as the nearest `i64`.
 fn parse_int(v: &str) -> Option<i64> {
     let t = v.trim();
     let digits = t.strip_prefix(['+', '-']).unwrap_or(t);
@@ -158,7 +159,12 @@ fn parse_int(v: &str) -> Option<i64> {
     {
         return None;
     }
-    t.replace('_', "").parse::<i64>().ok()
+    let saturated = if t.starts_with('-') {
+        i64::MIN
+    } else {
+        i64::MAX
+    };
+    Some(t.replace('_', "").parse::<i64>().unwrap_or(saturated))
 }
 
 #[cfg(test)]
@@ -189,6 +195,8 @@ mod tests {
         assert_eq!(parse_int("1.5"), None);
         assert_eq!(parse_int(""), None);
         assert_eq!(parse_int("_1"), None);
+        assert_eq!(parse_int("123456789012345678901234567890"), Some(i64::MAX));
+        assert_eq!(parse_int("-123456789012345678901234567890"), Some(i64::MIN));
     }
 
     #[test]

@@ -1,9 +1,15 @@
 //! Route matching in the reference's registration order (spec §1.1–1.2):
 //! the first route whose path and method match handles the request; a path
-//! that only matches with another method is a 405 with the `allow` of the
-//! first such route; nothing at all is a 404; a trailing slash on a path that
-//! would match without it is a 307 to that path. Paths are matched after
-//! percent-decoding, under `REST_ROOT_PATH` or without it.
+//! that only matches with another method is a 405; nothing at all is a 404; a
+//! trailing slash on a path that would match without it is a 307 to that
+//! path. Paths are matched after percent-decoding, under `REST_ROOT_PATH` or
+//! without it.
+//!
+//! IM-compat deviation: as in OpenAPI (and `/openapi.json`), a path with more
+//! fixed segments wins over a templated one of the same shape, so
+//! `GET …/reconfigure` and `PUT …/authorization` are 405s (the reference
+//! answers the 422 of the templated route's literal parameter); a 405's
+//! `allow` lists every method of the path, not only the first route's.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -37,6 +43,8 @@ pub enum Endpoint {
     InfInfo,
     /// `DELETE /infrastructures/{infid}`.
     Destroy,
+    /// `GET /infrastructures/{infid}/authorization`.
+    Owners,
     /// `GET /infrastructures/{infid}/{prop}`.
     InfProp,
     /// `POST /infrastructures/{infid}`.
@@ -108,6 +116,9 @@ static ROUTES: &[Pattern] = &[
     route(Endpoint::Import, PUT, &[INF]),
     route(Endpoint::InfInfo, GET, &[INF, P]),
     route(Endpoint::Destroy, DELETE, &[INF, P]),
+    // The reference's `GET …/{prop}` with `prop = authorization`, named so
+    // that `…/authorization` is a path of its own as for POST.
+    route(Endpoint::Owners, GET, &[INF, P, "authorization"]),
     route(Endpoint::InfProp, GET, &[INF, P, P]),
     route(Endpoint::Add, POST, &[INF, P]),
     route(Endpoint::Reconfigure, PUT, &[INF, P, "reconfigure"]),
@@ -130,10 +141,30 @@ static ROUTES: &[Pattern] = &[
     route(Endpoint::Static, GET, &["static", P]),
 ];
 
-/// How many (method, path) operations the router has.
+/// Every (method, endpoint) the router has.
 #[cfg(test)]
-pub(crate) fn operation_count() -> usize {
-    ROUTES.iter().map(|r| r.methods.len()).sum()
+pub(crate) fn operations() -> Vec<(Method, Endpoint)> {
+    ROUTES
+        .iter()
+        .flat_map(|r| r.methods.iter().map(|m| (m.clone(), r.endpoint)))
+        .collect()
+}
+
+/// The endpoint a request reaches, if any (for the document's tests).
+#[cfg(test)]
+pub(crate) fn endpoint_for(method: &Method, path: &str) -> Option<Endpoint> {
+    match find(method, path) {
+        Match::Found(e, _) => Some(e),
+        _ => None,
+    }
+}
+
+impl Pattern {
+    /// How many fixed segments the pattern has: among the routes matching a
+    /// path, only those with the most take part.
+    fn fixed_segments(&self) -> usize {
+        self.segments.iter().filter(|s| **s != P).count()
+    }
 }
 
 /// The captures of `p` in `segs`, when the path matches.
@@ -167,27 +198,36 @@ fn segments(path: &str) -> Vec<&str> {
 enum Match {
     /// A route for this method, with its captures.
     Found(Endpoint, Vec<String>),
-    /// Only routes for other methods: the first one's methods.
-    OtherMethod(&'static [Method]),
+    /// Only routes for other methods: their methods.
+    OtherMethod(Vec<Method>),
     /// Nothing.
     None,
 }
 
 fn find(method: &Method, path: &str) -> Match {
     let segs = segments(path);
-    let mut other = None;
-    for p in ROUTES {
-        if let Some(caps) = captures(p, &segs) {
-            if p.methods.contains(method) {
-                return Match::Found(p.endpoint, caps);
+    let matching: Vec<(&Pattern, Vec<String>)> = ROUTES
+        .iter()
+        .filter_map(|p| captures(p, &segs).map(|c| (p, c)))
+        .collect();
+    let Some(most) = matching.iter().map(|(p, _)| p.fixed_segments()).max() else {
+        return Match::None;
+    };
+    let mut allow: Vec<Method> = Vec::new();
+    for (p, caps) in matching {
+        if p.fixed_segments() != most {
+            continue;
+        }
+        if p.methods.contains(method) {
+            return Match::Found(p.endpoint, caps);
+        }
+        for m in p.methods {
+            if !allow.contains(m) {
+                allow.push(m.clone());
             }
-            other.get_or_insert(p.methods);
         }
     }
-    match other {
-        Some(m) => Match::OtherMethod(m),
-        None => Match::None,
-    }
+    Match::OtherMethod(allow)
 }
 
 /// `scheme://host` + root path: the base of every URI the server writes
@@ -329,28 +369,48 @@ mod tests {
             Some(Endpoint::Reconfigure)
         );
         assert_eq!(
-            endpoint(Method::PUT, "/infrastructures/x/authorization"),
+            endpoint(Method::PUT, "/infrastructures/x/foo"),
             Some(Endpoint::InfOp)
         );
         assert_eq!(
             endpoint(Method::GET, "/infrastructures/x/vms"),
             Some(Endpoint::InfProp)
         );
+        assert_eq!(
+            endpoint(Method::GET, "/infrastructures/x/authorization"),
+            Some(Endpoint::Owners)
+        );
         assert_eq!(endpoint(Method::GET, "/clouds/x"), None);
         assert_eq!(endpoint(Method::GET, "/infrastructures//state"), None);
     }
 
     #[test]
-    fn a_path_matching_only_other_methods_reports_the_first_routes_methods() {
+    fn a_path_with_a_fixed_last_segment_wins_over_the_templated_one() {
+        let Match::OtherMethod(m) = find(&Method::PUT, "/infrastructures/x/authorization") else {
+            panic!("expected a 405");
+        };
+        assert_eq!(m, [Method::GET, Method::POST]);
+        let Match::OtherMethod(m) = find(&Method::GET, "/infrastructures/x/reconfigure") else {
+            panic!("expected a 405");
+        };
+        assert_eq!(m, [Method::PUT]);
+    }
+
+    #[test]
+    fn a_path_matching_only_other_methods_reports_all_their_methods() {
         let Match::OtherMethod(m) = find(&Method::GET, "/infrastructures/x/vms/0/disks/0/snapshot")
         else {
             panic!("expected a 405");
         };
-        assert_eq!(m, &[Method::PUT]);
+        assert_eq!(m, [Method::PUT]);
         let Match::OtherMethod(m) = find(&Method::POST, "/infrastructures/x/state") else {
             panic!("expected a 405");
         };
-        assert_eq!(m, &[Method::GET]);
+        assert_eq!(m, [Method::GET, Method::PUT]);
+        let Match::OtherMethod(m) = find(&Method::PATCH, "/infrastructures") else {
+            panic!("expected a 405");
+        };
+        assert_eq!(m, [Method::GET, Method::POST, Method::PUT]);
     }
 
     #[test]

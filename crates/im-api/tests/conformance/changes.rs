@@ -197,15 +197,19 @@ async fn removing_a_list_with_an_unknown_vm_removes_nothing() {
         .body(ADD2)
         .send()
         .await;
-    let r = app
-        .delete(&format!("/infrastructures/{id}/vms/1,77"))
-        .auth(A)
-        .send()
-        .await;
-    assert_eq!(
-        r.triple(),
-        (404, TEXT, "Error Removing resources: Invalid VM ID")
-    );
+    // An empty item is an invalid id too (`int('')` in the reference).
+    for list in ["1,77", "1,", ",", "1,,2"] {
+        let r = app
+            .delete(&format!("/infrastructures/{id}/vms/{list}"))
+            .auth(A)
+            .send()
+            .await;
+        assert_eq!(
+            r.triple(),
+            (404, TEXT, "Error Removing resources: Invalid VM ID"),
+            "{list}"
+        );
+    }
     let r = app
         .get(&format!("/infrastructures/{id}"))
         .auth(A)
@@ -287,7 +291,7 @@ async fn an_unknown_infrastructure_operation_is_a_literal_422() {
     // 109
     let app = app().await;
     let id = app.create(A, R1).await;
-    for op in ["foo", "authorization"] {
+    for op in ["foo", "vms"] {
         let r = app
             .put(&format!("/infrastructures/{id}/{op}"))
             .auth(A)
@@ -302,6 +306,39 @@ async fn an_unknown_infrastructure_operation_is_a_literal_422() {
             )
         );
     }
+}
+
+#[tokio::test]
+async fn a_method_the_fixed_path_does_not_have_is_405_not_the_templated_routes_422() {
+    // 109 (IM-compat deviation: the reference answers the `op` 422 for PUT
+    // …/authorization and the `prop` 422 for GET …/reconfigure)
+    let app = app().await;
+    let id = app.create(A, R1).await;
+    let r = app
+        .put(&format!("/infrastructures/{id}/authorization"))
+        .auth(A)
+        .send()
+        .await;
+    assert_eq!(
+        (r.status, r.header("allow"), r.body.as_str()),
+        (
+            405,
+            Some("GET, POST"),
+            "{\"detail\":\"Method Not Allowed\"}"
+        )
+    );
+    let r = app
+        .get(&format!("/infrastructures/{id}/reconfigure"))
+        .auth(A)
+        .send()
+        .await;
+    assert_eq!((r.status, r.header("allow")), (405, Some("PUT")));
+    let r = app
+        .get(&format!("/infrastructures/{id}/authorization"))
+        .auth(A)
+        .send()
+        .await;
+    assert_eq!(r.triple(), (200, TEXT, "user"));
 }
 
 #[tokio::test]
