@@ -8,11 +8,11 @@
 //! conflict, an existing id) is rolled back alone and gets its error; the
 //! others commit. If the commit itself fails, every write of the batch gets
 //! the error. A batch in which no write asked for durability (provisional
-//! inserts) is committed with `synchronous = NORMAL`: in the log, not yet
-//! synced; the next durable commit syncs it.
+//! inserts) is committed on a connection with `synchronous = NORMAL`: in the
+//! log, not yet synced; the next durable commit syncs it.
 
 use im_core::{StoreError, StoredInf, VmChanges};
-use sqlx::Connection as _;
+use sqlx::{AnyConnection, Connection as _};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::sql::SqlStore;
@@ -91,6 +91,12 @@ pub(crate) fn spawn(store: SqlStore) -> WriterHandle {
 }
 
 async fn run(store: SqlStore, mut rx: mpsc::UnboundedReceiver<Job>) {
+    // The writer keeps its own connections (out of the pool): one that syncs
+    // every commit and, when the store does, one that does not (for batches
+    // of provisional writes), so no batch pays for a pool checkout or a
+    // PRAGMA switch. A connection that failed is replaced on the next batch.
+    let mut durable: Option<AnyConnection> = None;
+    let mut relaxed: Option<AnyConnection> = None;
     let mut batch = Vec::new();
     while let Some(first) = rx.recv().await {
         batch.push(first);
@@ -100,7 +106,21 @@ async fn run(store: SqlStore, mut rx: mpsc::UnboundedReceiver<Job>) {
                 Err(_) => break,
             }
         }
-        let results = commit_batch(&store, &batch).await;
+        let relax = store.syncs_every_commit() && batch.iter().all(|j| !j.durable);
+        let slot = if relax { &mut relaxed } else { &mut durable };
+        let results = match connection(&store, slot, relax).await {
+            Ok(conn) => {
+                let results = commit_on(&store, conn, &batch).await;
+                if results.iter().any(|r| matches!(r, Err(StoreError::Backend(_)))) {
+                    *slot = None;
+                }
+                results
+            }
+            Err(e) => batch
+                .iter()
+                .map(|_| Err(StoreError::Backend(e.clone())))
+                .collect(),
+        };
         for (job, result) in batch.drain(..).zip(results) {
             // The caller may have given up waiting; its write stands anyway.
             let _ = job.reply.send(result);
@@ -108,42 +128,36 @@ async fn run(store: SqlStore, mut rx: mpsc::UnboundedReceiver<Job>) {
     }
 }
 
-/// Commits a batch; one result per job, in order.
-async fn commit_batch(store: &SqlStore, batch: &[Job]) -> Vec<Result<(), StoreError>> {
-    let fail_all = |what: &str, e: sqlx::Error| -> Vec<Result<(), StoreError>> {
-        batch
-            .iter()
-            .map(|_| Err(StoreError::Backend(format!("{what}: {e}"))))
-            .collect()
-    };
-    let mut conn = match store.pool().acquire().await {
-        Ok(c) => c,
-        Err(e) => return fail_all("cannot get a connection", e),
-    };
-    let relax = store.syncs_every_commit() && batch.iter().all(|j| !j.durable);
-    if relax
-        && let Err(e) = sqlx::query("PRAGMA synchronous = NORMAL")
-            .execute(&mut *conn)
+/// The writer's connection of one kind, opened when missing.
+async fn connection<'a>(
+    store: &SqlStore,
+    slot: &'a mut Option<AnyConnection>,
+    relaxed: bool,
+) -> Result<&'a mut AnyConnection, String> {
+    if slot.is_none() {
+        let mut conn = store
+            .pool()
+            .acquire()
             .await
-    {
-        return fail_all("cannot relax the commit", e);
+            .map_err(|e| format!("cannot get a connection: {e}"))?
+            .detach();
+        if relaxed {
+            sqlx::query("PRAGMA synchronous = NORMAL")
+                .execute(&mut conn)
+                .await
+                .map_err(|e| format!("cannot relax the commit: {e}"))?;
+        }
+        *slot = Some(conn);
     }
-    let results = commit_on(store, &mut conn, batch).await;
-    if relax
-        && sqlx::query("PRAGMA synchronous = FULL")
-            .execute(&mut *conn)
-            .await
-            .is_err()
-    {
-        // Never hand a relaxed connection back to the pool.
-        conn.close_on_drop();
-    }
-    results
+    slot.as_mut()
+        .ok_or_else(|| "no database connection".to_string())
 }
 
+/// Commits a batch on `conn`; one result per job, in order. A batch of one
+/// needs no savepoint: its failure rolls back the transaction.
 async fn commit_on(
     store: &SqlStore,
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut AnyConnection,
     batch: &[Job],
 ) -> Vec<Result<(), StoreError>> {
     let fail_all = |what: &str, e: sqlx::Error| -> Vec<Result<(), StoreError>> {
@@ -156,6 +170,17 @@ async fn commit_on(
         Ok(tx) => tx,
         Err(e) => return fail_all("cannot begin a write", e),
     };
+    if let [job] = batch {
+        let result = store.apply(&mut tx, &job.op).await;
+        if result.is_err() {
+            // Dropping the transaction rolls it back.
+            return vec![result];
+        }
+        if let Err(e) = tx.commit().await {
+            return fail_all("cannot commit a write", e);
+        }
+        return vec![result];
+    }
     let mut results = Vec::with_capacity(batch.len());
     for job in batch {
         let mut sp = match tx.begin().await {
