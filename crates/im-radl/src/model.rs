@@ -190,7 +190,7 @@ pub(crate) enum Prop {
 
 /// The items of one stored name, for [`Features::iter`] (an iterator rather
 /// than a vector per name: `check()` walks every feature).
-enum PropIter<'a> {
+pub(crate) enum PropIter<'a> {
     /// One or two features (an interval's bounds, or a simple feature).
     Bounds(Option<&'a Feature>, Option<&'a Feature>),
     Contains(indexmap::map::Values<'a, Option<String>, Feature>),
@@ -210,6 +210,52 @@ impl<'a> Iterator for PropIter<'a> {
             PropIter::Soft(blocks) => blocks.next().map(FeatureRef::Soft),
         }
     }
+}
+
+impl Prop {
+    /// This name's items in the reference's order (see [`Features::iter`]).
+    pub(crate) fn items(&self) -> PropIter<'_> {
+        match self {
+            Prop::Interval(a, b) => match (a, b) {
+                (Some(a), Some(b)) if eq_bounds_of_one_value(a, b) => {
+                    PropIter::Bounds(Some(a), None)
+                }
+                _ => PropIter::Bounds(a.as_ref(), b.as_ref()),
+            },
+            Prop::Simple(f) => PropIter::Bounds(Some(f), None),
+            Prop::Contains(m) => PropIter::Contains(m.values()),
+            Prop::Soft(l) => PropIter::Soft(l.iter()),
+        }
+    }
+}
+
+/// Both ends of an interval are `=` with the same value (in base units): the
+/// reference lists the lower one alone.
+pub(crate) fn eq_bounds_of_one_value(a: &Feature, b: &Feature) -> bool {
+    a.op == Operator::Eq && b.op == Operator::Eq && a.base_number() == b.base_number()
+}
+
+/// The interval that adding `first` then `second` to an empty set stores, as
+/// the parser would build it from `first and second` (`None` when that is an
+/// error: disjoint intervals).
+#[allow(clippy::type_complexity)]
+pub(crate) fn interval_of<'f>(
+    first: &'f Feature,
+    second: &'f Feature,
+) -> Option<(Option<&'f Feature>, Option<&'f Feature>)> {
+    let ends = |f: &'f Feature| match f.op {
+        Operator::Eq => (Some(f), Some(f)),
+        Operator::Lt | Operator::Le => (None, Some(f)),
+        _ => (Some(f), None),
+    };
+    let (old, new) = (ends(first), ends(second));
+    let values = |(lo, hi): (Option<&Feature>, Option<&Feature>)| (bound(lo), bound(hi));
+    let (lo, hi) = interval_pick(values(old), values(new), Conflict::Error)?;
+    let take = |end: End, o: Option<&'f Feature>, n: Option<&'f Feature>| match end {
+        End::Old => o,
+        End::New => n,
+    };
+    Some((take(lo, old.0, new.0), take(hi, old.1, new.1)))
 }
 
 /// The reserved property name under which soft blocks are stored.
@@ -442,21 +488,7 @@ impl Features {
     /// then upper bound (once when both are the same `=` value), `contains` blocks
     /// one feature each, soft blocks one item each.
     pub fn iter(&self) -> impl Iterator<Item = FeatureRef<'_>> {
-        self.props.values().flat_map(|p| match p {
-            Prop::Interval(a, b) => match (a, b) {
-                (Some(a), Some(b))
-                    if a.op == Operator::Eq
-                        && b.op == Operator::Eq
-                        && a.base_number() == b.base_number() =>
-                {
-                    PropIter::Bounds(Some(a), None)
-                }
-                _ => PropIter::Bounds(a.as_ref(), b.as_ref()),
-            },
-            Prop::Simple(f) => PropIter::Bounds(Some(f), None),
-            Prop::Contains(m) => PropIter::Contains(m.values()),
-            Prop::Soft(l) => PropIter::Soft(l.iter()),
-        })
+        self.props.values().flat_map(Prop::items)
     }
 
     /// The items, owned, in `iter()` order (re-adding them rebuilds this set).

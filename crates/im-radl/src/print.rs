@@ -1,13 +1,16 @@
-//! The plain-text printer: the reference's `str(RADL)` layout, with its two
+//! The plain-text printer: the reference's `str(RADL)` layout, with its
 //! defects fixed so that printing then parsing gives the same model back:
-//! single quotes inside strings are escaped (`\'`), and recipes are written
-//! between `@begin` and `@end` without adding newlines.
+//! single quotes inside strings are escaped (`\'`), recipes are written
+//! between `@begin` and `@end` without adding newlines, and the two ends of a
+//! numeric interval come upper end first where the reference's order would
+//! read back as another interval.
 
 use std::fmt::{self, Display, Formatter, Write};
 
 use crate::model::{
     Ansible, Configure, Contextualize, ContextualizeItem, Deploy, Description, Feature, FeatureRef,
-    Features, Network, Radl, SoftFeatures, System, Value,
+    Features, Network, Prop, Radl, SoftFeatures, System, Value, eq_bounds_of_one_value,
+    interval_of,
 };
 
 /// Writes a string literal. IM-compat: the reference does not escape `'`, which
@@ -62,19 +65,51 @@ impl Display for SoftFeatures {
 }
 
 impl Display for Features {
-    /// Features joined by ` and⏎`.
+    /// Features joined by ` and⏎`, in `iter()` order (the reference's), except
+    /// for the interval ends that would not read back as the same interval.
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        for (i, item) in self.iter().enumerate() {
-            if i > 0 {
+        let mut first = true;
+        let mut item = |f: &mut Formatter<'_>, item: FeatureRef<'_>| {
+            if !std::mem::take(&mut first) {
                 f.write_str(" and\n")?;
             }
             match item {
-                FeatureRef::Feature(ft) => write!(f, "{}", FeatureDisplay(ft))?,
-                FeatureRef::Soft(s) => write!(f, "{s}")?,
+                FeatureRef::Feature(ft) => write!(f, "{}", FeatureDisplay(ft)),
+                FeatureRef::Soft(s) => write!(f, "{s}"),
+            }
+        };
+        for prop in self.props.values() {
+            if let Prop::Interval(Some(lo), Some(hi)) = prop
+                && let Some((a, b)) = interval_order(lo, hi)
+            {
+                item(f, FeatureRef::Feature(a))?;
+                item(f, FeatureRef::Feature(b))?;
+                continue;
+            }
+            for it in prop.items() {
+                item(f, it)?;
             }
         }
         Ok(())
     }
+}
+
+/// IM-compat: the order in which to print an interval's two ends when the
+/// reference's (the lower end, alone if both are `=` of one value) would read
+/// back as another interval: `x = 1G and x = 1000M` stores `(1000M, 1G)` and
+/// prints `x = 1000M`; `c = 1 and c >= 1` stores `(>= 1, = 1)` and prints both,
+/// which read back as `(= 1, = 1)`. Printed upper end first, they read back
+/// as the same. `None` when the reference's order is right (or no order is).
+fn interval_order<'f>(lo: &'f Feature, hi: &'f Feature) -> Option<(&'f Feature, &'f Feature)> {
+    let reference_ok = if eq_bounds_of_one_value(lo, hi) {
+        lo == hi
+    } else {
+        interval_of(lo, hi) == Some((Some(lo), Some(hi)))
+    };
+    if reference_ok {
+        return None;
+    }
+    (interval_of(hi, lo) == Some((Some(lo), Some(hi)))).then_some((hi, lo))
 }
 
 impl Display for Network {

@@ -80,3 +80,49 @@ fn a_unit_starting_with_a_dot_prints_back_whole() {
     let radl = parse_radl("system p(u=1&.)").unwrap();
     assert_eq!(parse_radl(&radl.to_string()).unwrap(), radl);
 }
+
+/// Found by the fuzzer: two `=` bounds of one value spelled apart (`20x` and
+/// `20y` are both 20) are stored as an interval of both, which the
+/// reference's order printed as its lower end alone.
+#[test]
+fn equal_bounds_spelled_apart_print_back_whole() {
+    for doc in [
+        "system s (d = 20x and d = 20y)",
+        "system s (memory.size = 1G and memory.size = 1000M)",
+        "system s (c = 2 and c = 2.0)",
+    ] {
+        let radl = parse_radl(doc).unwrap();
+        let printed = radl.to_string();
+        assert_eq!(parse_radl(&printed).unwrap(), radl, "{doc}\n{printed}");
+        assert_eq!(parse_radl(&printed).unwrap().to_string(), printed);
+    }
+}
+
+/// An `=` bound with an inclusive bound of the same value: the reference's
+/// order (lower, upper) read back as the `=` interval alone.
+#[test]
+fn an_equal_bound_beside_an_inclusive_one_prints_back_whole() {
+    for doc in [
+        "system s (c = 1 and c >= 1)",
+        "system s (c <= 1 and c = 1)",
+        "system s (c >= 1 and c = 1)",
+        "system s (c = 1 and c <= 1)",
+        "system s (c >= 1 and c <= 4)",
+        "system s (c = 1 and c >= 1 and c <= 1)",
+    ] {
+        let radl = parse_radl(doc).unwrap();
+        let printed = radl.to_string();
+        assert_eq!(parse_radl(&printed).unwrap(), radl, "{doc}\n{printed}");
+        assert_eq!(parse_radl(&printed).unwrap().to_string(), printed);
+    }
+}
+
+/// The reference's order stays wherever it reads back right.
+#[test]
+fn ordinary_intervals_print_lower_end_first() {
+    let radl = parse_radl("system s (c <= 4 and c >= 1 and m = 2 and m = 2)").unwrap();
+    assert_eq!(
+        radl.to_string(),
+        "system s (\nc >= 1 and\nc <= 4 and\nm = 2\n)\n\n"
+    );
+}
