@@ -828,7 +828,7 @@ pub fn document(root: &str) -> Value {
         "info": {
             "title": "Infrastructure Manager API",
             "version": "2.0",
-            "description": "The REST API of the Infrastructure Manager (IM 2.0 compatible). Errors are text, JSON ({\"message\", \"code\"}) or HTML by Accept; 404/405/422 of the router are JSON {\"detail\": ...}. A path with a fixed last segment (…/reconfigure, …/authorization) is routed before the templated path of the same shape; a method no route of a path has is a 405 whose `allow` lists the methods of that path."
+            "description": "The REST API of the Infrastructure Manager (IM 2.0 compatible). Errors are text, JSON ({\"message\", \"code\"}) or HTML by Accept; 404/405/422 of the router are JSON {\"detail\": ...}. A path with a fixed last segment (…/reconfigure, …/authorization) is a path of its own, yet a method it does not have reaches the templated path of the same shape, as in the reference (PUT …/authorization and GET …/reconfigure answer the 422 of that route's parameter); any other method no route of a path has is a 405 whose `allow` lists the methods of that path."
         },
         "servers": [{"url": if root.is_empty() { "/" } else { root }}],
         "security": [{"imAuth": []}],
@@ -852,9 +852,12 @@ pub fn document(root: &str) -> Value {
                     "properties": {"uri-list": {"type": "array", "items": {"$ref": "#/components/schemas/Uri"}}}},
                 "JsonRadl": {"type": "array", "items": {"type": "object", "required": ["class"],
                     "properties": {"class": {"type": "string", "enum": ["network", "system", "configure", "deploy", "contextualize", "ansible", "description"]}}}},
-                "AuthItem": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]},
+                "AuthItem": {"type": "object", "description": "Numbers and booleans are read as their JSON text",
+                    "additionalProperties": {"type": ["string", "number", "boolean"]},
                     "properties": {"type": {"type": "string", "default": "InfrastructureManager"},
-                        "username": {"type": "string"}, "password": {"type": "string"}, "token": {"type": "string"}}},
+                        "username": {"type": ["string", "number", "boolean"]},
+                        "password": {"type": ["string", "number", "boolean"]},
+                        "token": {"type": ["string", "number", "boolean"]}}},
                 "ExportedInfrastructure": {"type": "object", "required": ["id", "vm_list"],
                     "description": "The reference's serialised infrastructure (id, vm_list, auth, radl, private_networks, system_counter, deleted, vm_master, vm_id, cont_out, ansible_configured, configured, extra_info, snapshots, creation_date); only `id` and `vm_list` are required, the other keys have defaults",
                     "properties": {"id": {"type": "string"}, "vm_list": {"type": "array", "items": {"type": "object"}}}},

@@ -5,11 +5,10 @@
 //! path. Paths are matched after percent-decoding, under `REST_ROOT_PATH` or
 //! without it.
 //!
-//! IM-compat deviation: as in OpenAPI (and `/openapi.json`), a path with more
-//! fixed segments wins over a templated one of the same shape, so
-//! `GET …/reconfigure` and `PUT …/authorization` are 405s (the reference
-//! answers the 422 of the templated route's literal parameter); a 405's
-//! `allow` lists every method of the path, not only the first route's.
+//! IM-compat deviation: a 405's `allow` lists every method of the path, as
+//! `/openapi.json` has them (where a path with a fixed last segment, such as
+//! `…/reconfigure`, is not the templated `…/{prop}`), not only the first
+//! matching route's.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -161,7 +160,7 @@ pub(crate) fn endpoint_for(method: &Method, path: &str) -> Option<Endpoint> {
 
 impl Pattern {
     /// How many fixed segments the pattern has: among the routes matching a
-    /// path, only those with the most take part.
+    /// path, those with the most give the `allow` of a 405.
     fn fixed_segments(&self) -> usize {
         self.segments.iter().filter(|s| **s != P).count()
     }
@@ -214,20 +213,20 @@ fn find(method: &Method, path: &str) -> Match {
         return Match::None;
     };
     let mut allow: Vec<Method> = Vec::new();
-    for (p, caps) in matching {
-        if p.fixed_segments() != most {
-            continue;
-        }
-        if p.methods.contains(method) {
-            return Match::Found(p.endpoint, caps);
-        }
+    for (p, _) in matching.iter().filter(|(p, _)| p.fixed_segments() == most) {
         for m in p.methods {
             if !allow.contains(m) {
                 allow.push(m.clone());
             }
         }
     }
-    Match::OtherMethod(allow)
+    match matching
+        .into_iter()
+        .find(|(p, _)| p.methods.contains(method))
+    {
+        Some((p, caps)) => Match::Found(p.endpoint, caps),
+        None => Match::OtherMethod(allow),
+    }
 }
 
 /// `scheme://host` + root path: the base of every URI the server writes
@@ -385,15 +384,25 @@ mod tests {
     }
 
     #[test]
-    fn a_path_with_a_fixed_last_segment_wins_over_the_templated_one() {
-        let Match::OtherMethod(m) = find(&Method::PUT, "/infrastructures/x/authorization") else {
+    fn a_path_with_a_fixed_last_segment_allows_only_its_own_methods() {
+        let Match::OtherMethod(m) = find(&Method::DELETE, "/infrastructures/x/authorization")
+        else {
             panic!("expected a 405");
         };
         assert_eq!(m, [Method::GET, Method::POST]);
-        let Match::OtherMethod(m) = find(&Method::GET, "/infrastructures/x/reconfigure") else {
+        let Match::OtherMethod(m) = find(&Method::POST, "/infrastructures/x/reconfigure") else {
             panic!("expected a 405");
         };
         assert_eq!(m, [Method::PUT]);
+        // IM-compat: the other methods of the templated route still reach it.
+        assert_eq!(
+            endpoint(Method::PUT, "/infrastructures/x/authorization"),
+            Some(Endpoint::InfOp)
+        );
+        assert_eq!(
+            endpoint(Method::GET, "/infrastructures/x/reconfigure"),
+            Some(Endpoint::InfProp)
+        );
     }
 
     #[test]
