@@ -40,8 +40,7 @@ impl Store for MemStore {
             .collect())
     }
     async fn load(&self, id: &str) -> Result<Option<StoredInf>, StoreError> {
-        self.loads
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.loads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Ok(self.rows.lock().unwrap().get(id).cloned())
     }
     async fn insert(&self, inf: &StoredInf) -> Result<(), StoreError> {
