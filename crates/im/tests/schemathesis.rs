@@ -175,20 +175,24 @@ fn schemathesis_finds_nothing_the_openapi_document_does_not_allow() {
     eprintln!("{summary}");
 }
 
-/// One request per documented operation on an infrastructure, built from
-/// the document: its path with `infid` filled in, the first value of each
-/// enumerated path parameter, the required query parameters and the body
-/// example.
+/// One request per documented operation on an infrastructure (with
+/// `every`, per operation that needs credentials), built from the document:
+/// its path with `infid` filled in, the first value of each enumerated path
+/// parameter, the required query parameters and the body example.
 fn requests_on(
     doc: &serde_json::Value,
     infid: &str,
+    every: bool,
 ) -> Vec<(String, String, Option<String>, String)> {
     let mut out = Vec::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
-        if !path.contains("{infid}") {
+        if !every && !path.contains("{infid}") {
             continue;
         }
         for (method, op) in item.as_object().unwrap() {
+            if op["security"] == serde_json::json!([]) {
+                continue;
+            }
             let params = op["parameters"].as_array().unwrap();
             let mut concrete = path.replace("{infid}", infid);
             let mut query = Vec::new();
@@ -241,7 +245,7 @@ fn every_operation_on_another_users_or_an_unknown_infrastructure_is_refused() {
             .json();
         let mut n = 0;
         for (who, id, expected) in [(B, inf.as_str(), 403), (A, "nonexistent", 404)] {
-            for (method, path, ctype, body) in requests_on(&doc, id) {
+            for (method, path, ctype, body) in requests_on(&doc, id, false) {
                 let mut headers = vec![("Authorization", who)];
                 if let Some(t) = &ctype {
                     headers.push(("Content-Type", t.as_str()));
@@ -265,5 +269,117 @@ fn every_operation_on_another_users_or_an_unknown_infrastructure_is_refused() {
             r.body,
             "{\"state\":{\"state\":\"configured\",\"vm_states\":{\"0\":\"configured\"}}}"
         );
+    });
+}
+
+/// `Authorization` values that carry no usable credentials: malformed
+/// `Basic`, a bad auth `id`, JSON that is not a list of objects, bytes that
+/// are not UTF-8, a huge one.
+const BAD_AUTH: &[&[u8]] = &[
+    b"garbage",
+    b"Basic !!!",
+    b"Basic dXNlcg==",
+    b"Bearer a.b.c",
+    b"type = InfrastructureManager; token = abc",
+    b"id = 1bad; type = Dummy\\ntype = InfrastructureManager; username = a; password = b",
+    b"{}",
+    b"42",
+    b"[1]",
+    b"[{\"type\": [\"InfrastructureManager\"]}]",
+    b"=;=;=",
+    b"type = Infrastructure\xffManager; username = us\xe9r",
+];
+
+/// Bodies of every kind, for every content type.
+const BODIES: &[&[u8]] = &[
+    b"",
+    b"\xff\xfe not UTF-8",
+    b"system ((",
+    b"42",
+    b"{\"a\": [1, {\"b\": null}]}",
+    b"foo: [",
+];
+
+const CONTENT_TYPES: &[Option<&str>] = &[
+    None,
+    Some("text/plain"),
+    Some("application/json"),
+    Some("text/yaml"),
+    Some("application/pdf"),
+    Some("garbage"),
+    Some("multipart/form-data; boundary=x"),
+];
+
+#[test]
+fn malformed_credentials_and_bodies_of_any_type_get_a_4xx_on_every_operation() {
+    let s = Server::start("");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let r = common::req(
+            &s.base,
+            "POST",
+            "/infrastructures",
+            &[("Authorization", A)],
+            Some(common::R1),
+        )
+        .await;
+        let inf = r.header("infid").unwrap().to_string();
+        let doc = common::req(&s.base, "GET", "/openapi.json", &[], None)
+            .await
+            .json();
+        let client = reqwest::Client::new();
+        let send =
+            async |method: &str, path: &str, auth: &[u8], ctype: Option<&str>, body: &[u8]| {
+                let mut r = client
+                    .request(method.parse().unwrap(), format!("{}{path}", s.base))
+                    .header(
+                        "Authorization",
+                        reqwest::header::HeaderValue::from_bytes(auth).unwrap(),
+                    )
+                    .timeout(Duration::from_secs(20))
+                    .body(body.to_vec());
+                if let Some(t) = ctype {
+                    r = r.header("Content-Type", t);
+                }
+                let resp = r
+                    .send()
+                    .await
+                    .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+                resp.status().as_u16()
+            };
+        let huge = format!("type = {}", "u".repeat(60_000));
+        let mut n = 0;
+        for (method, path, _, _) in requests_on(&doc, &inf, true) {
+            for auth in BAD_AUTH.iter().copied().chain([huge.as_bytes()]) {
+                let status = send(&method, &path, auth, None, b"").await;
+                assert!(
+                    (400..500).contains(&status),
+                    "{method} {path} with {:?}: {status}",
+                    String::from_utf8_lossy(&auth[..auth.len().min(60)])
+                );
+                n += 1;
+            }
+        }
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                if op.get("requestBody").is_none() {
+                    continue;
+                }
+                let path = path.replace("{infid}", &inf).replace("{vmid}", "0");
+                let method = method.to_uppercase();
+                for ctype in CONTENT_TYPES {
+                    for body in BODIES {
+                        let status = send(&method, &path, A.as_bytes(), *ctype, body).await;
+                        assert!(
+                            status < 500,
+                            "{method} {path} {ctype:?} {:?}: {status}",
+                            String::from_utf8_lossy(body)
+                        );
+                        n += 1;
+                    }
+                }
+            }
+        }
+        assert!(n >= 400, "only {n} requests");
     });
 }
