@@ -111,7 +111,10 @@ async fn run(store: SqlStore, mut rx: mpsc::UnboundedReceiver<Job>) {
         let results = match connection(&store, slot, relax).await {
             Ok(conn) => {
                 let results = commit_on(&store, conn, &batch).await;
-                if results.iter().any(|r| matches!(r, Err(StoreError::Backend(_)))) {
+                if results
+                    .iter()
+                    .any(|r| matches!(r, Err(StoreError::Backend(_))))
+                {
                     *slot = None;
                 }
                 results
