@@ -803,9 +803,11 @@ fn operations() -> Vec<(&'static str, &'static str, &'static str, Op)> {
                     let mut r = responses(
                         "The file (a single byte range is answered with 206)",
                         json!({"*/*": {}}),
-                        &[404, 416],
+                        &[404],
                     );
                     r["206"] = json!({"description": "Partial content", "content": {"*/*": {}}});
+                    r["416"] = json!({"description": status_text(416),
+                        "content": {"text/plain": {"schema": {"type": "string"}}}});
                     r
                 },
             ),
