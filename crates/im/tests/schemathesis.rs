@@ -93,6 +93,10 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403",
 [[operations]]
 include-operation-id = ["get_vm_info", "alter_vm", "get_vm_property", "operate_vm", "create_disk_snapshot"]
 parameters = {{ infid = "{inf}", vmid = "0" }}
+
+[[operations]]
+include-operation-id = "static_file"
+parameters = {{ filename = "hello.txt" }}
 "#
     )
 }
@@ -150,7 +154,12 @@ fn schemathesis_finds_nothing_the_openapi_document_does_not_allow() {
         eprintln!("SKIPPED: IM_SCHEMATHESIS is not set (scripts/test installs schemathesis)");
         return;
     };
-    let s = Server::start("");
+    // A static file, for GET /static/{filename}.
+    let data = tempfile::tempdir().unwrap();
+    let files = data.path().join("static");
+    std::fs::create_dir(&files).unwrap();
+    std::fs::write(files.join("hello.txt"), "hello\n").unwrap();
+    let s = Server::start_in(data, &format!("STATIC_FILES_DIR = {}", files.display()));
     let rt = tokio::runtime::Runtime::new().unwrap();
     let three_vms = common::R1.replace("deploy front 1", "deploy front 3");
     let r = rt.block_on(common::req(
