@@ -12,6 +12,7 @@ use crate::model::{
     Features, Network, Prop, Radl, SoftFeatures, System, Value, eq_bounds_of_one_value,
     interval_of,
 };
+use crate::units::Number;
 
 /// Writes a string literal. IM-compat: the reference does not escape `'`, which
 /// makes such values unparsable; we write `\'`, which both parsers read back.
@@ -196,12 +197,19 @@ impl Display for Contextualize {
         }
         let items = self.items.as_ref().filter(|i| !i.is_empty());
         let options = self.options.as_ref().filter(|o| !o.is_empty());
+        // IM-compat: the reference leaves out a max time of 0.0, and any max
+        // time of an empty block, which then read back as another one; only
+        // the parser's default (no number) is left out here.
+        let max_time = (self.max_time != Number::Int(0)).then_some(self.max_time);
         if items.is_none() && options.is_none() {
-            return f.write_str("contextualize ()");
+            return match max_time {
+                Some(t) => write!(f, "contextualize {t} ()"),
+                None => f.write_str("contextualize ()"),
+            };
         }
         f.write_str("contextualize ")?;
-        if !self.max_time.is_zero() {
-            write!(f, "{}", self.max_time)?;
+        if let Some(t) = max_time {
+            write!(f, "{t}")?;
         }
         f.write_str(" (\n")?;
         for o in options.into_iter().flat_map(|o| o.values()) {

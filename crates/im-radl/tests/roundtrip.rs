@@ -126,3 +126,25 @@ fn ordinary_intervals_print_lower_end_first() {
         "system s (\nc >= 1 and\nc <= 4 and\nm = 2\n)\n\n"
     );
 }
+
+/// Found by the fuzzer: the max time of an empty `contextualize` block, and a
+/// max time of `0.0`, were left out when printing (as the reference does).
+#[test]
+fn a_contextualize_max_time_prints_back_whole() {
+    for doc in [
+        "contextualize 2 ()",
+        "contextualize 0.0 (system s configure c)",
+        "contextualize 0.0 ()",
+        "system s ()\nconfigure c ()\ncontextualize 30 (system s configure c step 1)",
+    ] {
+        let radl = parse_radl(doc).unwrap();
+        let printed = radl.to_string();
+        assert_eq!(parse_radl(&printed).unwrap(), radl, "{doc}\n{printed}");
+        assert_eq!(parse_radl(&printed).unwrap().to_string(), printed);
+    }
+    // The reference's forms where they read back right.
+    assert_eq!(
+        parse_radl("contextualize ()").unwrap().to_string().trim(),
+        "contextualize ()"
+    );
+}
