@@ -443,8 +443,6 @@ impl<'a> Parser<'a> {
             self.peek(),
             Some(Tok::Var(_)) | Some(Tok::Keyword(Keyword::Soft))
         ) {
-            // Bodies usually hold a handful of features: one allocation.
-            items.reserve(8);
             items.push(self.feature()?);
         }
         while self.peek_kw(Keyword::And) {
