@@ -286,9 +286,10 @@ impl Features {
 
     /// Builds a set from items added in order with the parser's rules
     /// (conflicts are errors).
-    pub fn from_items(items: Vec<FeatureItem>) -> Result<Self, RadlError> {
+    pub fn from_items(items: impl IntoIterator<Item = FeatureItem>) -> Result<Self, RadlError> {
+        let items = items.into_iter();
         let mut fs = Features {
-            props: IndexMap::with_capacity(items.len()),
+            props: IndexMap::with_capacity(items.size_hint().0),
         };
         for item in items {
             fs.add(item, Conflict::Error, Missing::Other)?;

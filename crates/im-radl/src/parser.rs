@@ -20,19 +20,26 @@ pub fn parse_radl(text: &str) -> Result<Radl, RadlError> {
     }
     // The reference appends a newline before lexing; positions depend on it.
     // A text that ends with one already is not copied for that.
+    // A feature takes some 30 bytes of text: the item buffer is sized for the
+    // largest body that the text can hold, up to 64 items, so that it seldom
+    // grows (each growth moves every item).
+    let capacity = (text.len() / 30).clamp(4, 64);
     if text.ends_with('\n') {
-        return Parser::new(Lexer::with_final_newline(text)).document();
+        return Parser::new(Lexer::with_final_newline(text), capacity).document();
     }
     let mut src = String::with_capacity(text.len() + 1);
     src.push_str(text);
     src.push('\n');
-    Parser::new(Lexer::new(&src)).document()
+    Parser::new(Lexer::new(&src), capacity).document()
 }
 
 /// The parser holds the current token only: the grammar never looks further.
 struct Parser<'a> {
     lexer: Lexer<'a>,
     cur: Option<Token<'a>>,
+    /// The items of the bodies being parsed, innermost last: one buffer for
+    /// the whole document rather than a vector per body.
+    items: Vec<FeatureItem>,
 }
 
 fn token_name(t: &Tok<'_>) -> String {
@@ -84,9 +91,13 @@ fn token_value(t: &Tok<'_>) -> String {
 type PResult<T> = Result<T, RadlError>;
 
 impl<'a> Parser<'a> {
-    fn new(mut lexer: Lexer<'a>) -> Self {
+    fn new(mut lexer: Lexer<'a>, capacity: usize) -> Self {
         let cur = lexer.next_token();
-        Parser { lexer, cur }
+        Parser {
+            lexer,
+            cur,
+            items: Vec::with_capacity(capacity),
+        }
     }
 
     fn peek(&self) -> Option<&Tok<'a>> {
@@ -250,9 +261,9 @@ impl<'a> Parser<'a> {
         let id = self.var("an identifier")?;
         if self.peek() == Some(&Tok::LParen) {
             self.advance();
-            let items = self.features()?;
+            let start = self.features()?;
             self.expect(&Tok::RParen, "'and' or ')'")?;
-            let fs = Features::from_items(items)?;
+            let fs = self.body(start)?;
             Ok((pos, id, Some(fs)))
         } else {
             Ok((pos, id, None))
@@ -295,11 +306,11 @@ impl<'a> Parser<'a> {
         let pos = self.expect_kw(Keyword::Ansible)?;
         let id = self.var("an identifier")?;
         self.expect(&Tok::LParen, "'('")?;
-        let items = self.features()?;
+        let start = self.features()?;
         self.expect(&Tok::RParen, "'and' or ')'")?;
         let ansible = Ansible {
             id: id.to_string(),
-            features: Features::from_items(items)?,
+            features: self.body(start)?,
             pos: Some(pos),
         };
         Ok((id, ansible))
@@ -436,20 +447,30 @@ impl<'a> Parser<'a> {
         Ok(op)
     }
 
-    /// `features : features AND feature | feature | empty`
-    fn features(&mut self) -> PResult<Vec<FeatureItem>> {
-        let mut items = Vec::new();
+    /// `features : features AND feature | feature | empty`: the items go to
+    /// the buffer; returns where they start in it (see [`Parser::body`]).
+    fn features(&mut self) -> PResult<usize> {
+        let start = self.items.len();
         if matches!(
             self.peek(),
             Some(Tok::Var(_)) | Some(Tok::Keyword(Keyword::Soft))
         ) {
-            items.push(self.feature()?);
+            let item = self.feature()?;
+            self.items.push(item);
         }
         while self.peek_kw(Keyword::And) {
             self.advance();
-            items.push(self.feature()?);
+            let item = self.feature()?;
+            self.items.push(item);
         }
-        Ok(items)
+        Ok(start)
+    }
+
+    /// The features of the body whose items start at `start` in the buffer,
+    /// taken out of it. (The whole body is parsed before its items are added,
+    /// as the reference does: a syntax error wins over a conflict.)
+    fn body(&mut self, start: usize) -> PResult<Features> {
+        Features::from_items(self.items.drain(start..))
     }
 
     fn feature(&mut self) -> PResult<FeatureItem> {
@@ -458,11 +479,11 @@ impl<'a> Parser<'a> {
             self.advance();
             let weight = self.number("a weight")?;
             self.expect(&Tok::LParen, "'('")?;
-            let items = self.features()?;
+            let start = self.features()?;
             self.expect(&Tok::RParen, "'and' or ')'")?;
             return Ok(FeatureItem::Soft(SoftFeatures {
                 weight,
-                features: Features::from_items(items)?,
+                features: self.body(start)?,
                 pos,
             }));
         }
@@ -470,13 +491,9 @@ impl<'a> Parser<'a> {
         if self.peek_kw(Keyword::Contains) {
             self.advance();
             self.expect(&Tok::LParen, "'('")?;
-            let items = self.features()?;
+            let start = self.features()?;
             self.expect(&Tok::RParen, "'and' or ')'")?;
-            let mut f = Feature::new(
-                name,
-                Operator::Contains,
-                Value::Features(Features::from_items(items)?),
-            );
+            let mut f = Feature::new(name, Operator::Contains, Value::Features(self.body(start)?));
             f.pos = pos;
             return Ok(FeatureItem::Feature(f));
         }
