@@ -355,18 +355,35 @@ def cmd_report(args):
     p("")
 
     p("#### Per file (by size), parse + check(), median per document\n")
+    p("The ratio in parentheses is that of the minima (the least disturbed figures).\n")
     p("| file | bytes | im-radl | reference (reused) | ratio | reference (`parse_radl`) | ratio |")
     p("|---|---:|---:|---:|---:|---:|---:|")
     rfiles = {f["name"]: f for f in ref["files"]}
+    by_median, by_min = [], []
     for f in ours["files"]:
         r = rfiles.get(f["name"])
         o = f["parse_check"]["median_s"]
+        om = f["parse_check"]["min_s"]
         rr = r["parse_check"]["median_s"] if r else None
+        rm = r["parse_check"]["min_s"] if r else None
         ri = r["parse_check_im"]["median_s"] if r else None
-        p("| %s%s | %d | %s | %s | %s | %s | %s |" % (
+        if rr is not None:
+            by_median.append((rr / o, f["name"]))
+            by_min.append((rm / om, f["name"]))
+        p("| %s%s | %d | %s | %s | %s (%s) | %s | %s |" % (
             f["name"], " (check fails)" if f["check_fails"] else "", f["bytes"],
-            _t(o), _t(rr), _ratio(rr, o), _t(ri), _ratio(ri, o)))
+            _t(o), _t(rr), _ratio(rr, o), _ratio(rm, om), _t(ri), _ratio(ri, o)))
     p("")
+    if by_median:
+        low = sorted(by_median)
+        low_min = sorted(by_min)
+        under = [n for r, n in low if r < 50]
+        p("Per document (reference reused / ours): by the medians lowest %.0f× (%s), "
+          "median %.0f×, highest %.0f×; by the minima lowest %.0f× (%s), median %.0f×. "
+          "Below 50× by the medians: %s.\n" % (
+              low[0][0], low[0][1], statistics.median(r for r, _ in low), low[-1][0],
+              low_min[0][0], low_min[0][1], statistics.median(r for r, _ in low_min),
+              ", ".join("%s (%.0f×)" % (n, r) for r, n in low if r < 50) if under else "none"))
 
     p("### Generated documents: N systems\n")
     big = max(ours["sizes"], key=lambda s: s["systems"])
