@@ -804,20 +804,8 @@ fn new_password_if_needed(info: &mut Radl) {
             .get("disk.0.os.credentials.new.password")
             .is_none()
     {
-        let pw = random_alnum(8);
+        let pw = im_radl::random_string(8);
         s.features
             .set_value("disk.0.os.credentials.new.password", RValue::Str(pw), "");
     }
-}
-
-/// `n` random alphanumeric characters (not for secrets beyond a VM password).
-pub(crate) fn random_alnum(n: usize) -> String {
-    const A: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    let mut out = String::with_capacity(n);
-    let mut seed = uuid::Uuid::new_v4().as_u128();
-    for _ in 0..n {
-        out.push(A[(seed % 62) as usize] as char);
-        seed /= 62;
-    }
-    out
 }

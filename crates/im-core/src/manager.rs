@@ -123,7 +123,7 @@ pub struct Manager {
     creds: Mutex<HashMap<String, Arc<AuthData>>>,
     /// One copy of each distinct credential set in `creds` (a user's
     /// infrastructures share it), by a hash of its items.
-    interned: Mutex<HashMap<u64, Vec<Arc<AuthData>>>>,
+    interned: Mutex<Interner<AuthData>>,
     stopping: std::sync::atomic::AtomicBool,
 }
 
@@ -152,7 +152,7 @@ impl Manager {
         let entries = store.load_index().await?;
         let mut index = Index {
             order: IndexMap::with_capacity(entries.len()),
-            owners: HashMap::new(),
+            owners: Interner::default(),
         };
         for e in entries.into_iter().rev() {
             index.set(e.id, e.owners);
@@ -166,7 +166,7 @@ impl Manager {
             index: RwLock::new(index),
             tasks: Mutex::new(tokio::task::JoinSet::new()),
             creds: Mutex::new(HashMap::new()),
-            interned: Mutex::new(HashMap::new()),
+            interned: Mutex::new(Interner::default()),
             stopping: std::sync::atomic::AtomicBool::new(false),
         });
         m.spawn_reconciler();
@@ -193,18 +193,7 @@ impl Manager {
 
     /// Remembers the credentials of a request on an infrastructure.
     pub(crate) fn remember_creds(&self, id: &str, auth: &AuthData) {
-        let shared = {
-            let mut interned = lock(&self.interned);
-            let bucket = interned.entry(auth_hash(auth)).or_default();
-            match bucket.iter().find(|a| ***a == *auth) {
-                Some(a) => a.clone(),
-                None => {
-                    let a = Arc::new(auth.clone());
-                    bucket.push(a.clone());
-                    a
-                }
-            }
-        };
+        let shared = lock(&self.interned).share(auth_hash(auth), auth, || Arc::new(auth.clone()));
         lock(&self.creds).insert(id.to_string(), shared);
     }
 
@@ -231,16 +220,8 @@ impl Manager {
             .retain(|_, s| Arc::strong_count(s) > 1 || s.last_used.load(Ordering::Relaxed) > limit);
         let unloaded = before - slots.len();
         drop(slots);
-        self.write_index(|i| {
-            i.owners.retain(|_, bucket| {
-                bucket.retain(|o| Arc::strong_count(o) > 1);
-                !bucket.is_empty()
-            })
-        });
-        lock(&self.interned).retain(|_, bucket| {
-            bucket.retain(|a| Arc::strong_count(a) > 1);
-            !bucket.is_empty()
-        });
+        self.write_index(|i| i.owners.prune());
+        lock(&self.interned).prune();
         unloaded
     }
 
@@ -474,8 +455,8 @@ type Owners = Arc<[ImUser]>;
 struct Index {
     /// Oldest first.
     order: IndexMap<String, Owners>,
-    /// One copy of each distinct owner list, by a hash of its users.
-    owners: HashMap<u64, Vec<Owners>>,
+    /// One copy of each distinct owner list.
+    owners: Interner<[ImUser]>,
 }
 
 impl Index {
@@ -488,16 +469,45 @@ impl Index {
             u.password.hash(&mut h);
             u.admin.hash(&mut h);
         }
-        let bucket = self.owners.entry(h.finish()).or_default();
-        let shared = match bucket.iter().find(|o| ***o == *owners) {
-            Some(o) => o.clone(),
-            None => {
-                let o: Owners = Arc::from(owners);
-                bucket.push(o.clone());
-                o
-            }
-        };
+        let shared = self
+            .owners
+            .share(h.finish(), &owners, || Arc::from(owners.as_slice()));
         self.order.insert(id, shared);
+    }
+}
+
+/// One shared copy of each distinct value, found by a caller-given hash and
+/// compared by equality (so a hash collision costs a comparison, nothing more).
+struct Interner<T: ?Sized> {
+    buckets: HashMap<u64, Vec<Arc<T>>>,
+}
+
+impl<T: ?Sized> Default for Interner<T> {
+    fn default() -> Self {
+        Interner {
+            buckets: HashMap::new(),
+        }
+    }
+}
+
+impl<T: ?Sized + PartialEq> Interner<T> {
+    /// The kept copy equal to `value`, or a new one made by `make` and kept.
+    fn share(&mut self, hash: u64, value: &T, make: impl FnOnce() -> Arc<T>) -> Arc<T> {
+        let bucket = self.buckets.entry(hash).or_default();
+        if let Some(kept) = bucket.iter().find(|k| ***k == *value) {
+            return kept.clone();
+        }
+        let kept = make();
+        bucket.push(kept.clone());
+        kept
+    }
+
+    /// Forgets the copies nobody else holds any more.
+    fn prune(&mut self) {
+        self.buckets.retain(|_, bucket| {
+            bucket.retain(|k| Arc::strong_count(k) > 1);
+            !bucket.is_empty()
+        });
     }
 }
 

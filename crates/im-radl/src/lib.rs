@@ -38,6 +38,7 @@ pub use model::{
 pub use outports::{OutPort, parse_outports};
 pub use parser::parse_radl;
 pub use print::FeatureDisplay;
+pub use pyrepr::{py_repr_str, random_string};
 pub use units::{Number, python_float_repr, unit_factor};
 
 /// Judges a recipe's YAML as [`Configure::check`] does, with the quick check

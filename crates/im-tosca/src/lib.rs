@@ -98,24 +98,6 @@ fn new_id() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn random_string(n: usize) -> String {
-    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    let mut out = String::with_capacity(n);
-    let mut buf = [0u8; 64];
-    while out.len() < n {
-        if getrandom::fill(&mut buf).is_err() {
-            break;
-        }
-        for b in buf {
-            // Rejection sampling keeps the characters uniform.
-            if b < 248 && out.len() < n {
-                out.push(ALPHABET[(b % 62) as usize] as char);
-            }
-        }
-    }
-    out
-}
-
 /// Replaces `random(N)` and `access_token()` input defaults (string inputs).
 fn special_inputs(doc: &mut Value, token: Option<&str>) {
     let Some(inputs) = doc
@@ -149,7 +131,7 @@ fn special_inputs(doc: &mut Value, token: Option<&str>) {
                     .parse::<usize>()
                     .unwrap_or(MAX_RANDOM)
                     .min(MAX_RANDOM);
-                def.insert("default".into(), Value::Str(random_string(n)));
+                def.insert("default".into(), Value::Str(im_radl::random_string(n)));
             }
         }
     }

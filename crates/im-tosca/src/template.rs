@@ -546,6 +546,23 @@ impl Topology {
         path: &[&str],
         issues: &mut Issues,
     ) {
+        self.check_fields(what, defs, given, path, issues, |d| {
+            d.is_some_and(|d| !d.is_null())
+        });
+    }
+
+    /// [`Self::check_props`] with the rule for when a definition's default
+    /// stands in for a missing required field (`fills`): tosca-parser's
+    /// properties take any non-null default, its data types only a truthy one.
+    fn check_fields(
+        &self,
+        what: &str,
+        defs: &IndexMap<String, Map>,
+        given: &Map,
+        path: &[&str],
+        issues: &mut Issues,
+        fills: impl Fn(Option<&Value>) -> bool,
+    ) {
         for k in given.keys() {
             if !defs.contains_key(k) {
                 let mut p = path.to_vec();
@@ -560,9 +577,7 @@ impl Topology {
         let missing: Vec<&String> = defs
             .iter()
             .filter(|(k, schema)| {
-                required(schema)
-                    && schema.get("default").is_none_or(Value::is_null)
-                    && !given.contains_key(*k)
+                required(schema) && !fills(schema.get("default")) && !given.contains_key(*k)
             })
             .map(|(k, _)| k)
             .collect();
@@ -747,50 +762,10 @@ impl Topology {
         };
         let defs = self.types.definitions(&full, DATATYPE, "properties");
         let what = format!("Data value of type \"{full}\"");
-        for k in given.keys() {
-            if !defs.contains_key(k) {
-                let mut p = path.to_vec();
-                p.push(k);
-                issues.add(
-                    IssueKind::UnknownField,
-                    format!("{what} contains unknown field \"{k}\"."),
-                    &p,
-                );
-            }
-        }
-        let missing: Vec<&String> = defs
-            .iter()
-            // Defaults fill missing fields first (tosca-parser's DataEntity).
-            .filter(|(k, schema)| {
-                required(schema)
-                    && !schema.get("default").is_some_and(Value::truthy)
-                    && !given.contains_key(*k)
-            })
-            .map(|(k, _)| k)
-            .collect();
-        if !missing.is_empty() {
-            issues.add(
-                IssueKind::MissingRequiredField,
-                format!(
-                    "{what} is missing required field \"[{}]\".",
-                    missing
-                        .iter()
-                        .map(|m| format!("'{m}'"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                path,
-            );
-        }
-        for (k, item) in given {
-            if let Some(schema) = defs.get(k)
-                && let Some(ty) = schema.get("type").and_then(Value::as_str)
-            {
-                let mut p = path.to_vec();
-                p.push(k);
-                self.check_type(ty, item, schema, k, &p, issues);
-            }
-        }
+        // Defaults fill missing fields first (tosca-parser's DataEntity).
+        self.check_fields(&what, &defs, given, path, issues, |d| {
+            d.is_some_and(Value::truthy)
+        });
         if full == DATATYPE_PORTSPEC
             && !given.contains_key("source")
             && !given.contains_key("target")
