@@ -103,11 +103,21 @@ async fn serve(cfg: Config) -> anyhow::Result<ExitCode> {
     if let Err(e) = store.ping().await {
         return Ok(fatal(&format!("the database {db} does not answer: {e}")));
     }
-    let manager =
-        match im_core::Manager::start(settings, store, im_connectors::Factory::new()).await {
-            Ok(m) => m,
-            Err(e) => return Ok(fatal(&format!("cannot read the database {db}: {e}"))),
-        };
+    let verifier = match crate::oidc::HttpOidcVerifier::new(&settings.auth.oidc) {
+        Ok(v) => std::sync::Arc::new(v),
+        Err(e) => return Ok(fatal(&format!("cannot create the OIDC HTTP client: {e}"))),
+    };
+    let manager = match im_core::Manager::start_with_verifier(
+        settings,
+        store,
+        im_connectors::Factory::new(),
+        verifier,
+    )
+    .await
+    {
+        Ok(m) => m,
+        Err(e) => return Ok(fatal(&format!("cannot read the database {db}: {e}"))),
+    };
     let app =
         im_api::router(manager.clone(), api).into_make_service_with_connect_info::<SocketAddr>();
     let stops = stop_signals()?;
