@@ -176,6 +176,8 @@ impl HttpOidcVerifier {
 
     /// Refuses issuers that are not configured, so a token cannot make the
     /// service call an address of its choosing.
+    // IM-compat: the reference asks userinfo of the token's own `iss` after an
+    // introspection, whatever it is.
     fn check_issuer(&self, issuer: &str) -> Result<(), String> {
         if self.issuers.iter().any(|i| i == issuer) {
             Ok(())
@@ -242,6 +244,8 @@ impl HttpOidcVerifier {
             "{}/.well-known/openid-configuration",
             issuer.trim_end_matches('/')
         );
+        // IM-compat: a failed discovery is named; the reference then fails with
+        // the text of a `KeyError` (`'userinfo_endpoint'`).
         let doc = self
             .call(self.client.get(&url), &format!("GET {url}"))
             .await
@@ -252,6 +256,8 @@ impl HttpOidcVerifier {
             ));
         };
         let endpoint = |name: &str| doc.get(name).and_then(Value::as_str).map(str::to_string);
+        // IM-compat: cached for DISCOVERY_TTL even when one endpoint is missing;
+        // the reference caches for ever, and only documents with both.
         let found = Endpoints {
             fetched: Instant::now(),
             userinfo: endpoint("userinfo_endpoint"),
@@ -263,6 +269,8 @@ impl HttpOidcVerifier {
 
     async fn fetch_user_info(&self, token: &str, issuer: &str) -> Result<Value, String> {
         self.check_issuer(issuer)?;
+        // IM-compat: positive answers are reused (ANSWER_TTL); the reference
+        // asks the provider on every request.
         let key = cache_key(Kind::UserInfo, issuer, "", token);
         if let Some(v) = lock(&self.answers).get(&key, Instant::now()) {
             tracing::debug!("OIDC userinfo of {issuer}: reused");

@@ -18,6 +18,9 @@
 mod common;
 
 use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -56,8 +59,15 @@ struct Provider {
 
 impl Provider {
     async fn start() -> Arc<Provider> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
+        Self::start_on(None).await
+    }
+
+    /// The provider over HTTPS with this certificate and key, or plain HTTP.
+    async fn start_on(tls: Option<(&std::path::Path, &std::path::Path)>) -> Arc<Provider> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let base = format!("{scheme}://{}", listener.local_addr().unwrap());
         let mut users = HashMap::new();
         for (sub, name, groups) in [
             ("a1", "alice", json!(["im-users"])),
@@ -84,7 +94,19 @@ impl Provider {
             .route("/realms/{realm}/userinfo", get(userinfo))
             .route("/realms/{realm}/introspect", post(introspect))
             .with_state(provider.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        match tls {
+            None => {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+            }
+            Some((cert, key)) => {
+                let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+                    .await
+                    .unwrap();
+                let server = axum_server::from_tcp_rustls(listener, config).unwrap();
+                tokio::spawn(async move { server.serve(app.into_make_service()).await.unwrap() });
+            }
+        }
         provider
     }
 
@@ -630,4 +652,140 @@ async fn with_client_credentials_tokens_are_introspected_and_scopes_checked() {
         call(&wrong.base, "GET", "/infrastructures", &alice, None).await,
         (401, format!("{prefix}Invalid token or Client credentials."))
     );
+}
+
+/// A certificate authority and a certificate for 127.0.0.1 it signed
+/// (`openssl` on the PATH): `(ca.pem, cert.pem, key.pem)`.
+fn certificates(dir: &std::path::Path) -> (PathBuf, PathBuf, PathBuf) {
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl is needed to make test certificates");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=im-test-ca",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        "key.pem",
+        "-out",
+        "cert.csr",
+    ]);
+    std::fs::write(
+        dir.join("ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "cert.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-out",
+        "cert.pem",
+        "-extfile",
+        "ext",
+    ]);
+    (
+        dir.join("ca.pem"),
+        dir.join("cert.pem"),
+        dir.join("key.pem"),
+    )
+}
+
+/// `im serve` with extra environment variables.
+fn start_with_env(cfg: &str, env: &[(&str, &std::path::Path)]) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg_path = dir.path().join("im.cfg");
+    std::fs::write(&cfg_path, format!("[im]\n{cfg}\n")).unwrap();
+    let db = format!("sqlite://{}/im.db", dir.path().display());
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_im"));
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--db", &db, "--config"])
+        .arg(&cfg_path)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("im listening on ")
+        .unwrap()
+        .to_string();
+    Server { child, base, dir }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_provider_certificate_is_verified_even_without_verifi_ssl() {
+    let certs = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = certificates(certs.path());
+    let p = Provider::start_on(Some((&cert, &key))).await;
+    let iss = p.issuer("main");
+    let cfg = format!("OIDC_ISSUERS = {iss}\nVERIFI_SSL = False");
+    let alice = auth(&p.token("main", "a1", 3600, json!({})));
+
+    // Trusted through the system store (SSL_CERT_FILE): accepted.
+    let trusting = start_with_env(&cfg, &[("SSL_CERT_FILE", &ca)]);
+    let id = create(&trusting.base, &alice).await;
+    let (status, owners) = call(
+        &trusting.base,
+        "GET",
+        &format!("/infrastructures/{id}/authorization"),
+        &alice,
+        None,
+    )
+    .await;
+    assert_eq!((status, owners.trim()), (200, "__OPENID__alice"));
+
+    // The system store does not vouch for it: refused, and the token was
+    // never sent.
+    let calls = p.count("main", "userinfo");
+    let distrusting = start_with_env(&cfg, &[]);
+    let (status, body) = call(&distrusting.base, "GET", "/infrastructures", &alice, None).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(
+        body.starts_with(&format!(
+            "Error Getting Inf. List: Invalid InfrastructureManager credentials. Error getting the OIDC configuration of {iss}: Cannot connect to the OIDC provider (GET {iss}/.well-known/openid-configuration): "
+        )) && body.contains("certificate"),
+        "{body}"
+    );
+    assert_eq!(p.count("main", "userinfo"), calls);
 }
