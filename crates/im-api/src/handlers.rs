@@ -290,6 +290,10 @@ pub(crate) async fn handle(cx: &mut Ctx<'_>, e: Endpoint, caps: &[String]) -> Re
         Endpoint::Stats => get_stats(cx).await,
         Endpoint::Oai => Ok(oai(cx)),
         Endpoint::Version => Ok(version(cx)),
+        Endpoint::Health => Ok(crate::metrics::health(&cx.state.manager).await),
+        Endpoint::Metrics => {
+            Ok(crate::metrics::metrics(&cx.state.metrics, &cx.state.manager).await)
+        }
         Endpoint::Static => Ok(crate::files::serve(
             cx.state.config.static_files_dir.as_deref(),
             &caps[0],

@@ -12,8 +12,8 @@
 //! Modules: `routes` matches requests, `handlers` holds one function per
 //! route, `errors` maps every failure to a status and message (the only
 //! place that does), `negotiate` does media types and bodies, `params` the
-//! 422s, `body` the request bodies, `cors`, `files` (static files), `stats`
-//! and `openapi`.
+//! 422s, `body` the request bodies, `cors`, `files` (static files), `stats`,
+//! `metrics` (`/metrics` and `/health`) and `openapi`.
 
 // Handlers return the finished answer as their error: boxing it would only
 // add an allocation on the error path.
@@ -24,6 +24,7 @@ mod cors;
 mod errors;
 mod files;
 mod handlers;
+mod metrics;
 mod negotiate;
 mod openapi;
 mod params;
@@ -96,6 +97,8 @@ pub(crate) struct AppState {
     pub(crate) root: String,
     /// `REST_MAX_BLOCKING_CALLS` slots.
     pub(crate) calls: Arc<Semaphore>,
+    /// Request counters and durations for `GET /metrics`.
+    pub(crate) metrics: metrics::Metrics,
 }
 
 /// The API as an axum router, with request ids (`x-request-id`, generated
@@ -113,6 +116,7 @@ pub fn router(manager: Arc<Manager>, config: ApiConfig) -> Router {
         config,
         root,
         calls,
+        metrics: metrics::Metrics::default(),
     });
     Router::new()
         .fallback(handle)

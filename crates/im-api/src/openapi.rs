@@ -793,6 +793,39 @@ fn operations() -> Vec<(&'static str, &'static str, &'static str, Op)> {
             ),
         ),
         (
+            "/health",
+            "get",
+            "get_health",
+            public(
+                "Whether this server can reach its database (not in the reference; for load balancers and orchestrators)",
+                vec![],
+                {
+                    let mut r = responses(
+                        "The database answers",
+                        json!({"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}),
+                        &[],
+                    );
+                    r["503"] = json!({"description": "The database does not answer (the reason is in `database`)",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}});
+                    r
+                },
+            ),
+        ),
+        (
+            "/metrics",
+            "get",
+            "get_metrics",
+            public(
+                "Prometheus metrics (text exposition 0.0.4; not in the reference): im_http_requests_total, im_http_request_duration_seconds, im_infrastructures, im_vms, im_database_up",
+                vec![],
+                responses(
+                    "The metrics",
+                    json!({"text/plain": {"schema": {"type": "string"}}}),
+                    &[],
+                ),
+            ),
+        ),
+        (
             "/static/{filename}",
             "get",
             "static_file",
@@ -870,6 +903,9 @@ pub fn document(root: &str) -> Value {
                 "Estimate": {"type": "object", "additionalProperties": {"type": "object", "properties": {
                     "cloudType": {"type": "string"}, "cloudEndpoint": {"type": "string"},
                     "compute": {"type": "array", "items": {"type": "object"}}, "storage": {"type": "array", "items": {"type": "object"}}}}},
+                "Health": {"type": "object", "required": ["status", "database"], "properties": {
+                    "status": {"type": "string", "enum": ["ok", "unavailable"]},
+                    "database": {"type": "string", "description": "`reachable`, or why the database does not answer"}}},
                 "StatsRow": {"type": "object", "properties": {
                     "creation_date": {"type": "string"}, "tosca_name": {"type": "string"}, "vm_count": {"type": "integer"},
                     "cpu_count": {"type": "number"}, "memory_size": {"type": "number"}, "cloud_type": {"type": ["string", "null"]},

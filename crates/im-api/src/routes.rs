@@ -76,6 +76,40 @@ pub enum Endpoint {
     Version,
     /// `GET /static/{filename}`.
     Static,
+    /// `GET /health` (not in the reference): whether the database answers.
+    Health,
+    /// `GET /metrics` (not in the reference): Prometheus metrics.
+    Metrics,
+}
+
+impl Endpoint {
+    /// The route template, as the `route` label of the metrics (bounded:
+    /// never the concrete path).
+    pub fn template(self) -> &'static str {
+        match self {
+            Endpoint::Home => "/",
+            Endpoint::OpenApi => "/openapi.json",
+            Endpoint::List | Endpoint::Create | Endpoint::Import => "/infrastructures",
+            Endpoint::InfInfo | Endpoint::Destroy | Endpoint::Add => "/infrastructures/{infid}",
+            Endpoint::Owners | Endpoint::ChangeAuth => "/infrastructures/{infid}/authorization",
+            Endpoint::Reconfigure => "/infrastructures/{infid}/reconfigure",
+            Endpoint::InfProp => "/infrastructures/{infid}/{prop}",
+            Endpoint::InfOp => "/infrastructures/{infid}/{op}",
+            Endpoint::VmInfo | Endpoint::Remove | Endpoint::Alter => {
+                "/infrastructures/{infid}/vms/{vmid}"
+            }
+            Endpoint::VmProp => "/infrastructures/{infid}/vms/{vmid}/{prop}",
+            Endpoint::VmOp => "/infrastructures/{infid}/vms/{vmid}/{op}",
+            Endpoint::Snapshot => "/infrastructures/{infid}/vms/{vmid}/disks/{disknum}/snapshot",
+            Endpoint::Clouds => "/clouds/{cloudid}/{param}",
+            Endpoint::Stats => "/stats",
+            Endpoint::Oai => "/oai",
+            Endpoint::Version => "/version",
+            Endpoint::Static => "/static/{filename}",
+            Endpoint::Health => "/health",
+            Endpoint::Metrics => "/metrics",
+        }
+    }
 }
 
 /// A capture in a pattern: one non-empty path segment.
@@ -138,6 +172,8 @@ static ROUTES: &[Pattern] = &[
     route(Endpoint::Oai, &[Method::GET, Method::POST], &["oai"]),
     route(Endpoint::Version, GET, &["version"]),
     route(Endpoint::Static, GET, &["static", P]),
+    route(Endpoint::Health, GET, &["health"]),
+    route(Endpoint::Metrics, GET, &["metrics"]),
 ];
 
 /// Every (method, endpoint) the router has.
@@ -275,14 +311,23 @@ pub(crate) async fn dispatch(state: Arc<AppState>, req: Request<Body>) -> Respon
     let origin = cors
         .as_ref()
         .and_then(|_| req.headers().get(header::ORIGIN).cloned());
-    let resp = route_request(&state, req).await;
+    let started = std::time::Instant::now();
+    let method = req.method().clone();
+    let (endpoint, resp) = route_request(&state, req).await;
+    state.metrics.record(
+        endpoint.map_or(crate::metrics::UNMATCHED, Endpoint::template),
+        &method,
+        resp.status().as_u16(),
+        started.elapsed(),
+    );
     match &cors {
         Some(c) => c.decorate(origin, resp),
         None => resp,
     }
 }
 
-async fn route_request(state: &Arc<AppState>, req: Request<Body>) -> Response {
+/// Routes one request: the endpoint reached (for the metrics) and the answer.
+async fn route_request(state: &Arc<AppState>, req: Request<Body>) -> (Option<Endpoint>, Response) {
     let root = state.root.as_str();
     let base = base_url(&req, root);
     let raw_path = req.uri().path();
@@ -304,11 +349,12 @@ async fn route_request(state: &Arc<AppState>, req: Request<Body>) -> Response {
             if let Ok(v) = HeaderValue::from_str(&allow.join(", ")) {
                 r.headers_mut().insert(header::ALLOW, v);
             }
-            return r;
+            return (None, r);
         }
         Match::None => {
-            return redirect_slash(req.method(), &path, &base, req.uri().query())
+            let r = redirect_slash(req.method(), &path, &base, req.uri().query())
                 .unwrap_or_else(|| negotiate::detail(StatusCode::NOT_FOUND, json!("Not Found")));
+            return (None, r);
         }
     };
     let (parts, body) = req.into_parts();
@@ -320,7 +366,10 @@ async fn route_request(state: &Arc<AppState>, req: Request<Body>) -> Response {
         base,
         body: Some(body),
     };
-    handlers::handle(&mut cx, endpoint, &caps).await
+    (
+        Some(endpoint),
+        handlers::handle(&mut cx, endpoint, &caps).await,
+    )
 }
 
 /// Starlette's `redirect_slashes`: a path ending in `/` that matches a route

@@ -178,6 +178,11 @@ impl Manager {
         &self.settings
     }
 
+    /// The store (for health checks and metrics, which read it directly).
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
     /// Waits for background work (async creates and destroys) to finish and
     /// stops the background refresh.
     pub async fn shutdown(&self) {

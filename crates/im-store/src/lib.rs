@@ -9,7 +9,9 @@
 //!
 //! The schema is normalized (see [`SqlStore`]): one row per infrastructure with a
 //! version for compare-and-set, one row per VM, and an owner index. The
-//! reference's own `inf_list` table is never created or touched.
+//! reference's own `inf_list` table is never created or written; when it
+//! exists, its infrastructures are adopted at open (`adopt`). With a server
+//! key the credentials are encrypted at rest (`secrets`).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), im_core::StoreError> {
@@ -18,7 +20,9 @@
 //! # Ok(()) }
 //! ```
 
+mod adopt;
 mod dialect;
+mod secrets;
 mod sql;
 mod url;
 mod writer;
@@ -27,7 +31,9 @@ use std::sync::Arc;
 
 use im_core::{Store, StoreError};
 
+pub use adopt::Adoption;
 pub use dialect::Dialect;
+pub use secrets::{KeyError, Secrets};
 pub use sql::{Durability, OpenOptions, SqlStore, owner_key};
 pub use url::{Target, UrlError, redact};
 
@@ -40,4 +46,12 @@ pub use url::{Target, UrlError, redact};
 /// created; the schema is created or migrated before this returns.
 pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     Ok(Arc::new(SqlStore::open(url).await?))
+}
+
+/// [`open`] with [`OpenOptions`] (a server key for secrets at rest, …).
+pub async fn open_with_options(
+    url: &str,
+    opts: &OpenOptions,
+) -> Result<Arc<dyn Store>, StoreError> {
+    Ok(Arc::new(SqlStore::open_with(url, opts).await?))
 }

@@ -14,6 +14,7 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyConnection, AnyPool, AssertSqlSafe, Row, SqlStr};
 
 use crate::dialect::Dialect;
+use crate::secrets::{Secrets, aad_data, aad_owners, aad_vm, is_sealed};
 use crate::url::{Target, UrlError};
 use crate::writer::{OwnedVmChanges, WriteOp, WriterHandle};
 
@@ -47,6 +48,9 @@ pub struct OpenOptions {
     pub acquire_timeout: Duration,
     /// SQLite durability (see [`Durability`]).
     pub durability: Durability,
+    /// The server key: credentials encrypted at rest, keyed owner index
+    /// (see [`crate::secrets`]). `None`: stored in clear.
+    pub secrets: Option<Arc<Secrets>>,
 }
 
 impl Default for OpenOptions {
@@ -56,6 +60,7 @@ impl Default for OpenOptions {
             busy_timeout: Duration::from_secs(10),
             acquire_timeout: Duration::from_secs(30),
             durability: Durability::Full,
+            secrets: None,
         }
     }
 }
@@ -94,7 +99,7 @@ struct Queries {
     delete_all_owner_keys: SqlStr,
 }
 
-fn sql_str(text: String) -> SqlStr {
+pub(crate) fn sql_str(text: String) -> SqlStr {
     sqlx::SqlSafeStr::into_sql_str(AssertSqlSafe(Arc::<str>::from(text)))
 }
 
@@ -172,6 +177,8 @@ pub struct SqlStore {
     /// `None` for PostgreSQL/MySQL, whose servers take concurrent writers,
     /// and for an in-memory database.
     writer: Option<WriterHandle>,
+    /// The server key, when configured (see [`crate::secrets`]).
+    secrets: Option<Arc<Secrets>>,
 }
 
 impl std::fmt::Debug for SqlStore {
@@ -204,16 +211,6 @@ fn parse_owners(s: &str) -> Result<Vec<ImUser>, StoreError> {
 
 fn parse_map(s: &str) -> Result<Map<String, Value>, StoreError> {
     serde_json::from_str(s).map_err(|e| StoreError::Backend(format!("corrupt row: {e}")))
-}
-
-/// The distinct owner keys of an owner list.
-fn owner_keys(owners: &[ImUser]) -> Vec<String> {
-    let mut seen = HashSet::new();
-    owners
-        .iter()
-        .map(|o| owner_key(&o.username))
-        .filter(|k| seen.insert(k.clone()))
-        .collect()
 }
 
 /// Characters kept as they are in the path of a `sqlite://` URL for sqlx
@@ -290,6 +287,7 @@ impl SqlStore {
             q: self.q.clone(),
             durability: self.durability,
             writer: None,
+            secrets: self.secrets.clone(),
         }
     }
 
@@ -382,10 +380,24 @@ impl SqlStore {
             q: Arc::new(Queries::new(dialect)),
             durability: opts.durability,
             writer: None,
+            secrets: opts.secrets.clone(),
         };
         store.migrate().await?;
+        crate::secrets::enable(&store).await?;
         if dialect == Dialect::Sqlite && !memory {
             store.writer = Some(crate::writer::spawn(store.without_writer()));
+        }
+        let adopted = crate::adopt::adopt(&store).await?;
+        if adopted.adopted > 0 {
+            tracing::info!(
+                "adopted {} infrastructures from the Python IM's inf_list table \
+                 ({} already ours; inf_list left as it was)",
+                adopted.adopted,
+                adopted.known
+            );
+        }
+        for (id, why) in &adopted.unreadable {
+            tracing::warn!("inf_list: infrastructure {id} not adopted: {why}");
         }
         Ok(store)
     }
@@ -510,7 +522,7 @@ impl SqlStore {
             .map_err(|e| db_err("owner index backfill", e))?;
         for r in &rows {
             let id: &str = get(r, "id")?;
-            let owners = parse_owners(get(r, "owners")?)?;
+            let owners = parse_owners(&self.unseal(get(r, "owners")?, || aad_owners(id))?)?;
             self.insert_owner_keys(conn, id, &owners).await?;
         }
         Ok(())
@@ -522,7 +534,7 @@ impl SqlStore {
         id: &str,
         owners: &[ImUser],
     ) -> Result<(), StoreError> {
-        for key in owner_keys(owners) {
+        for key in self.owner_keys(owners) {
             sqlx::query(self.q.insert_owner_key.clone())
                 .bind(key)
                 .bind(id)
@@ -584,8 +596,8 @@ impl SqlStore {
                     }
                     match inf.vms.iter().rev().find(|v| v.im_id == im_id) {
                         Some(vm) => {
-                            self.upsert_vm(conn, &inf.id, im_id, to_json(&vm.data)?)
-                                .await?
+                            let data = self.seal(to_json(&vm.data)?, || aad_vm(&inf.id, im_id))?;
+                            self.upsert_vm(conn, &inf.id, im_id, data).await?
                         }
                         // Named but gone from the infrastructure: the row goes too.
                         None => self.delete_vm(conn, &inf.id, im_id).await?,
@@ -606,7 +618,8 @@ impl SqlStore {
                 let mut present = HashSet::with_capacity(inf.vms.len());
                 for vm in &inf.vms {
                     present.insert(vm.im_id);
-                    let data = to_json(&vm.data)?;
+                    // Sealing is deterministic: equal text, equal stored value.
+                    let data = self.seal(to_json(&vm.data)?, || aad_vm(&inf.id, vm.im_id))?;
                     if stored.get(&vm.im_id) != Some(&data.as_str()) {
                         self.upsert_vm(conn, &inf.id, vm.im_id, data).await?;
                     }
@@ -627,8 +640,8 @@ impl SqlStore {
         tx: &mut AnyConnection,
         inf: &StoredInf,
     ) -> Result<(), StoreError> {
-        let owners = to_json(&inf.owners)?;
-        let data = to_json(&inf.data)?;
+        let owners = self.seal(to_json(&inf.owners)?, || aad_owners(&inf.id))?;
+        let data = self.seal(to_json(&inf.data)?, || aad_data(&inf.id))?;
         let res = sqlx::query(self.q.insert_inf.clone())
             .bind(&inf.id)
             .bind(inf.version)
@@ -658,8 +671,8 @@ impl SqlStore {
         exec_id(tx, &self.q.delete_vms_of, &inf.id, "cannot clean VMs").await?;
         self.insert_owner_keys(tx, &inf.id, &inf.owners).await?;
         for vm in &inf.vms {
-            self.upsert_vm(tx, &inf.id, vm.im_id, to_json(&vm.data)?)
-                .await?;
+            let data = self.seal(to_json(&vm.data)?, || aad_vm(&inf.id, vm.im_id))?;
+            self.upsert_vm(tx, &inf.id, vm.im_id, data).await?;
         }
         Ok(())
     }
@@ -671,8 +684,8 @@ impl SqlStore {
         inf: &StoredInf,
         vms: VmChanges<'_>,
     ) -> Result<(), StoreError> {
-        let owners = to_json(&inf.owners)?;
-        let data = to_json(&inf.data)?;
+        let owners = self.seal(to_json(&inf.owners)?, || aad_owners(&inf.id))?;
+        let data = self.seal(to_json(&inf.data)?, || aad_data(&inf.id))?;
         let done = sqlx::query(self.q.update_inf.clone())
             .bind(inf.version)
             .bind(i64::from(inf.deleted))
@@ -761,14 +774,17 @@ impl SqlStore {
         self.durability == Durability::Full
     }
 
-    fn index_entries(rows: &[AnyRow]) -> Result<Vec<IndexEntry>, StoreError> {
+    fn index_entries(&self, rows: &[AnyRow]) -> Result<Vec<IndexEntry>, StoreError> {
         // Most infrastructures share a few owner lists: parse each text once.
         let mut parsed: HashMap<&str, Vec<ImUser>> = HashMap::new();
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             let text: &str = get(r, "owners")?;
+            let id: String = get(r, "id")?;
             let owners = match parsed.get(text) {
                 Some(o) => o.clone(),
+                // Sealed lists are bound to their row: never shared.
+                None if is_sealed(text) => parse_owners(&self.unseal(text, || aad_owners(&id))?)?,
                 None => {
                     let o = parse_owners(text)?;
                     parsed.insert(text, o.clone());
@@ -776,7 +792,7 @@ impl SqlStore {
                 }
             };
             out.push(IndexEntry {
-                id: get(r, "id")?,
+                id,
                 owners,
                 created_at: get(r, "created_at")?,
             });
@@ -784,23 +800,132 @@ impl SqlStore {
         Ok(out)
     }
 
-    fn row_to_inf(r: &AnyRow, vms: Vec<StoredVm>) -> Result<StoredInf, StoreError> {
+    fn row_to_inf(&self, r: &AnyRow, vms: Vec<StoredVm>) -> Result<StoredInf, StoreError> {
+        let id: String = get(r, "id")?;
         Ok(StoredInf {
-            id: get(r, "id")?,
             version: get(r, "version")?,
             deleted: get::<i64>(r, "deleted")? != 0,
-            owners: parse_owners(get(r, "owners")?)?,
+            owners: parse_owners(&self.unseal(get(r, "owners")?, || aad_owners(&id))?)?,
             created_at: get(r, "created_at")?,
-            data: parse_map(get(r, "data")?)?,
+            data: parse_map(&self.unseal(get(r, "data")?, || aad_data(&id))?)?,
             vms,
+            id,
         })
     }
 
-    fn row_to_vm(r: &AnyRow) -> Result<StoredVm, StoreError> {
+    fn row_to_vm(&self, inf_id: &str, r: &AnyRow) -> Result<StoredVm, StoreError> {
+        let im_id: i64 = get(r, "im_id")?;
         Ok(StoredVm {
-            im_id: get(r, "im_id")?,
-            data: parse_map(get(r, "data")?)?,
+            im_id,
+            data: parse_map(&self.unseal(get(r, "data")?, || aad_vm(inf_id, im_id))?)?,
         })
+    }
+
+    /// The server key, when configured.
+    pub(crate) fn secrets(&self) -> Option<&Secrets> {
+        self.secrets.as_deref()
+    }
+
+    /// The owner-index key of a username: keyed (HMAC-SHA256) with a server
+    /// key, else [`owner_key`].
+    fn key_of(&self, username: &str) -> String {
+        match &self.secrets {
+            Some(s) => s.owner_key(username),
+            None => owner_key(username),
+        }
+    }
+
+    /// The distinct owner keys of an owner list.
+    fn owner_keys(&self, owners: &[ImUser]) -> Vec<String> {
+        let mut seen = HashSet::new();
+        owners
+            .iter()
+            .map(|o| self.key_of(&o.username))
+            .filter(|k| seen.insert(k.clone()))
+            .collect()
+    }
+
+    /// A column value as stored: sealed when a key is configured.
+    fn seal(&self, text: String, aad: impl FnOnce() -> String) -> Result<String, StoreError> {
+        match &self.secrets {
+            Some(s) => s.seal(&text, &aad()),
+            None => Ok(text),
+        }
+    }
+
+    /// A stored column value in clear.
+    fn unseal<'a>(
+        &self,
+        stored: &'a str,
+        aad: impl FnOnce() -> String,
+    ) -> Result<std::borrow::Cow<'a, str>, StoreError> {
+        match &self.secrets {
+            Some(s) => s.open(stored, &aad()),
+            None if is_sealed(stored) => Err(StoreError::Backend(
+                "an encrypted value and no database key configured".into(),
+            )),
+            None => Ok(std::borrow::Cow::Borrowed(stored)),
+        }
+    }
+
+    /// Seals every value still in clear and rebuilds the owner index with
+    /// keyed hashes (first start with a key); returns how many values were
+    /// sealed.
+    pub(crate) async fn seal_all(&self, tx: &mut AnyConnection) -> Result<u64, StoreError> {
+        let d = self.dialect;
+        let mut sealed = 0;
+        let rows = sqlx::query("SELECT id, owners, data FROM infrastructures")
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| db_err("cannot read the infrastructures to encrypt", e))?;
+        let update_inf =
+            sql_str(d.sql("UPDATE infrastructures SET owners = ?, data = ? WHERE id = ?"));
+        for r in &rows {
+            let id: &str = get(r, "id")?;
+            let owners: &str = get(r, "owners")?;
+            let data: &str = get(r, "data")?;
+            if is_sealed(owners) && is_sealed(data) {
+                continue;
+            }
+            let owners = self.seal(self.unseal(owners, || aad_owners(id))?.into_owned(), || {
+                aad_owners(id)
+            })?;
+            let data = self.seal(self.unseal(data, || aad_data(id))?.into_owned(), || {
+                aad_data(id)
+            })?;
+            sqlx::query(update_inf.clone())
+                .bind(owners)
+                .bind(data)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| db_err("cannot encrypt an infrastructure", e))?;
+            sealed += 2;
+        }
+        let vm_rows = sqlx::query("SELECT inf_id, im_id, data FROM vms")
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| db_err("cannot read the VMs to encrypt", e))?;
+        let update_vm = sql_str(d.sql("UPDATE vms SET data = ? WHERE inf_id = ? AND im_id = ?"));
+        for r in &vm_rows {
+            let data: &str = get(r, "data")?;
+            if is_sealed(data) {
+                continue;
+            }
+            let id: &str = get(r, "inf_id")?;
+            let im_id: i64 = get(r, "im_id")?;
+            let data = self.seal(data.to_string(), || aad_vm(id, im_id))?;
+            sqlx::query(update_vm.clone())
+                .bind(data)
+                .bind(id)
+                .bind(im_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| db_err("cannot encrypt a VM", e))?;
+            sealed += 1;
+        }
+        self.backfill_owners(tx).await?;
+        Ok(sealed)
     }
 
     /// A pooled connection ready for [`Dialect::begin_read`].
@@ -830,11 +955,11 @@ impl SqlStore {
     /// for servers sharing a database.
     pub async fn list_owned(&self, username: &str) -> Result<Vec<IndexEntry>, StoreError> {
         let rows = sqlx::query(self.q.list_owned.clone())
-            .bind(owner_key(username))
+            .bind(self.key_of(username))
             .fetch_all(&self.pool)
             .await
             .map_err(|e| db_err("cannot list infrastructures", e))?;
-        let mut entries = Self::index_entries(&rows)?;
+        let mut entries = self.index_entries(&rows)?;
         entries.retain(|e| e.owners.iter().any(|o| o.username == username));
         Ok(entries)
     }
@@ -847,7 +972,7 @@ impl Store for SqlStore {
             .fetch_all(&self.pool)
             .await
             .map_err(|e| db_err("cannot load the index", e))?;
-        Self::index_entries(&rows)
+        self.index_entries(&rows)
     }
 
     async fn load(&self, id: &str) -> Result<Option<StoredInf>, StoreError> {
@@ -873,9 +998,9 @@ impl Store for SqlStore {
             .map_err(|e| db_err("cannot end a read", e))?;
         let vms = vm_rows
             .iter()
-            .map(Self::row_to_vm)
+            .map(|r| self.row_to_vm(id, r))
             .collect::<Result<_, _>>()?;
-        Ok(Some(Self::row_to_inf(&row, vms)?))
+        Ok(Some(self.row_to_inf(&row, vms)?))
     }
 
     async fn insert(&self, inf: &StoredInf) -> Result<(), StoreError> {
@@ -912,16 +1037,17 @@ impl Store for SqlStore {
             .map_err(|e| db_err("cannot end a read", e))?;
         let mut vms: HashMap<&str, Vec<StoredVm>> = HashMap::new();
         for r in &vm_rows {
-            vms.entry(get(r, "inf_id")?)
+            let inf_id: &str = get(r, "inf_id")?;
+            vms.entry(inf_id)
                 .or_default()
-                .push(Self::row_to_vm(r)?);
+                .push(self.row_to_vm(inf_id, r)?);
         }
         inf_rows
             .iter()
             .map(|r| {
                 let id: &str = get(r, "id")?;
                 let own = vms.remove(id).unwrap_or_default();
-                Self::row_to_inf(r, own)
+                self.row_to_inf(r, own)
             })
             .collect()
     }

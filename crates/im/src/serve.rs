@@ -96,7 +96,22 @@ async fn serve(cfg: Config) -> anyhow::Result<ExitCode> {
     let local = listener.local_addr()?;
 
     let db = redact_url(&cfg.im.data_db);
-    let store = match im_store::open(&cfg.im.data_db).await {
+    let secrets = match database_key() {
+        Ok(k) => k,
+        Err(e) => return Ok(fatal(&e)),
+    };
+    if secrets.is_none() {
+        warnings.push(
+            "no database key (IM_DATA_DB_KEY or IM_DATA_DB_KEY_FILE): the IM credentials of the \
+             owners and the infrastructure data are stored in clear in the database"
+                .into(),
+        );
+    }
+    let opts = im_store::OpenOptions {
+        secrets,
+        ..Default::default()
+    };
+    let store = match im_store::open_with_options(&cfg.im.data_db, &opts).await {
         Ok(s) => s,
         Err(e) => return Ok(fatal(&format!("cannot open the database {db}: {e}"))),
     };
@@ -186,6 +201,26 @@ async fn serve(cfg: Config) -> anyhow::Result<ExitCode> {
     }
     tracing::info!("im stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The server key for secrets at rest: `IM_DATA_DB_KEY` (32 bytes in
+/// base64) or `IM_DATA_DB_KEY_FILE` (a file holding that text, or the 32 raw
+/// bytes). Environment only, so that the key is never in `im.cfg`, which
+/// other tools read.
+fn database_key() -> Result<Option<std::sync::Arc<im_store::Secrets>>, String> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let key = match (var("IM_DATA_DB_KEY"), var("IM_DATA_DB_KEY_FILE")) {
+        (Some(_), Some(_)) => {
+            return Err("set IM_DATA_DB_KEY or IM_DATA_DB_KEY_FILE, not both".into());
+        }
+        (Some(text), None) => {
+            im_store::Secrets::from_base64(&text).map_err(|e| format!("IM_DATA_DB_KEY: {e}"))?
+        }
+        (None, Some(path)) => im_store::Secrets::from_file(std::path::Path::new(&path))
+            .map_err(|e| format!("IM_DATA_DB_KEY_FILE: {e}"))?,
+        (None, None) => return Ok(None),
+    };
+    Ok(Some(std::sync::Arc::new(key)))
 }
 
 /// A start-up failure the operator must fix: said on standard error and in
