@@ -789,3 +789,84 @@ async fn the_provider_certificate_is_verified_even_without_verifi_ssl() {
     );
     assert_eq!(p.count("main", "userinfo"), calls);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_and_the_client_secret_never_reach_the_log_even_at_trace_level() {
+    let p = Provider::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg_path = dir.path().join("im.cfg");
+    std::fs::write(
+        &cfg_path,
+        format!(
+            "[im]\nLOG_LEVEL = DEBUG\nOIDC_ISSUERS = {}\nOIDC_CLIENT_ID = {CLIENT_ID}\nOIDC_CLIENT_SECRET = {CLIENT_SECRET}\n",
+            p.issuer("main")
+        ),
+    )
+    .unwrap();
+    let log = dir.path().join("out.log");
+    let child = Command::new(env!("CARGO_BIN_EXE_im"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&cfg_path)
+        .arg("--db")
+        .arg(format!("sqlite://{}/im.db", dir.path().display()))
+        .env("RUST_LOG", "trace")
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    // Killed on failure too.
+    struct Guard(std::process::Child);
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = Guard(child);
+    // (Trace lines of the start-up may come before it.)
+    let base = loop {
+        let text = std::fs::read_to_string(&log).unwrap();
+        if let Some(url) = text
+            .split_inclusive('\n')
+            .filter(|l| l.ends_with('\n'))
+            .find_map(|l| l.trim_end().strip_prefix("im listening on "))
+        {
+            break url.to_string();
+        }
+        assert!(child.0.try_wait().unwrap().is_none(), "im serve exited");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+
+    let good = p.token("main", "a1", 3600, json!({}));
+    let id = create(&base, &auth(&good)).await;
+    let (status, _) = call(
+        &base,
+        "GET",
+        &format!("/infrastructures/{id}"),
+        &auth(&good),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let revoked = p.token("main", "b2", 3600, json!({}));
+    p.revoked.lock().unwrap().insert(revoked.clone());
+    let (status, _) = call(&base, "GET", "/infrastructures", &auth(&revoked), None).await;
+    assert_eq!(status, 401);
+
+    Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    child.0.wait().unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.lines().count() > 10, "trace logging is on: {text}");
+    let basic = STANDARD.encode(format!("{CLIENT_ID}:{CLIENT_SECRET}"));
+    for token in [&good, &revoked] {
+        for (i, part) in token.split('.').enumerate().skip(1) {
+            assert!(!text.contains(part), "part {i} of a token is in the log");
+        }
+    }
+    for secret in [CLIENT_SECRET, basic.as_str()] {
+        assert!(!text.contains(secret), "the client secret is in the log");
+    }
+}
