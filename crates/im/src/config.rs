@@ -309,7 +309,7 @@ options! {
         /// `OAIPMH_REPO_ADMIN_EMAIL`.
         "OAIPMH_REPO_ADMIN_EMAIL" => oaipmh_repo_admin_email: Option<String> = None,
         // ----- authentication
-        /// `OIDC_ISSUERS`: accepted token issuers (empty: any).
+        /// `OIDC_ISSUERS`: accepted token issuers (empty: none is accepted, as in the reference).
         "OIDC_ISSUERS" => oidc_issuers: Vec<String> = Vec::new(),
         /// `OIDC_AUDIENCE`: required `aud`.
         "OIDC_AUDIENCE" => oidc_audience: Option<String> = None,
