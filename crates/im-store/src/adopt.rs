@@ -36,28 +36,28 @@ fn db_err(what: &str, e: sqlx::Error) -> StoreError {
     StoreError::Backend(format!("{what}: {e}"))
 }
 
-/// Whether the database has the reference's `inf_list` table.
-async fn has_inf_list(store: &SqlStore) -> Result<bool, StoreError> {
+/// Whether the database has a table `name` (a plain identifier).
+pub(crate) async fn table_exists(store: &SqlStore, name: &str) -> Result<bool, StoreError> {
     let sql = match store.dialect() {
         Dialect::Sqlite => {
-            "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'inf_list'"
+            "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ?"
         }
         Dialect::Postgres => {
             "SELECT COUNT(*) AS n FROM information_schema.tables \
-             WHERE table_schema = current_schema() AND table_name = 'inf_list'"
+             WHERE table_schema = current_schema() AND table_name = $1"
         }
         Dialect::MySql => {
             "SELECT CAST(COUNT(*) AS SIGNED) AS n FROM information_schema.tables \
-             WHERE table_schema = DATABASE() AND table_name = 'inf_list'"
+             WHERE table_schema = DATABASE() AND table_name = ?"
         }
     };
+    let what = format!("cannot look for the table {name}");
     let row = sqlx::query(sql)
+        .bind(name)
         .fetch_one(store.pool())
         .await
-        .map_err(|e| db_err("cannot look for the reference's inf_list table", e))?;
-    let n: i64 = row
-        .try_get("n")
-        .map_err(|e| db_err("cannot look for the reference's inf_list table", e))?;
+        .map_err(|e| db_err(&what, e))?;
+    let n: i64 = row.try_get("n").map_err(|e| db_err(&what, e))?;
     Ok(n > 0)
 }
 
@@ -83,7 +83,7 @@ fn convert(id: &str, deleted: bool, data: &str) -> Result<im_core::StoredInf, St
 /// nothing (and reads nothing) when the table does not exist.
 pub(crate) async fn adopt(store: &SqlStore) -> Result<Adoption, StoreError> {
     let mut report = Adoption::default();
-    if !has_inf_list(store).await? {
+    if !table_exists(store, "inf_list").await? {
         return Ok(report);
     }
     let ours: HashSet<String> = sqlx::query("SELECT id FROM infrastructures")

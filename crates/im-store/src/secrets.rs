@@ -188,8 +188,40 @@ fn db_err(what: &str, e: sqlx::Error) -> StoreError {
 /// with a key encrypts every value in clear and rebuilds the owner index with
 /// keyed hashes. Without a key, refuses a database whose values are sealed.
 pub(crate) async fn enable(store: &SqlStore) -> Result<(), StoreError> {
+    // Without a key, only look: a database never keyed gets no new table.
+    let exists = crate::adopt::table_exists(store, "store_key").await?;
+    if store.secrets().is_none() && !exists {
+        return Ok(());
+    }
+    // Servers starting together check (and maybe encrypt) one after the
+    // other, under the schema migration's lock.
+    let mut conn = store
+        .pool()
+        .acquire()
+        .await
+        .map_err(|e| db_err("cannot connect for the key check", e))?;
+    let Some((lock, unlock)) = store.dialect().session_migration_lock() else {
+        return enable_locked(store, &mut conn).await;
+    };
+    let taken = sqlx::query(lock)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| db_err("cannot lock for the key check", e))?;
+    if taken.try_get::<Option<i64>, _>("taken").ok().flatten() != Some(1) {
+        return Err(StoreError::Backend(
+            "timed out waiting for another server to check the database key".into(),
+        ));
+    }
+    let result = enable_locked(store, &mut conn).await;
+    let released = sqlx::query(unlock).execute(&mut *conn).await;
+    result?;
+    released
+        .map(|_| ())
+        .map_err(|e| db_err("cannot unlock after the key check", e))
+}
+
+async fn enable_locked(store: &SqlStore, conn: &mut sqlx::AnyConnection) -> Result<(), StoreError> {
     let d = store.dialect();
-    let pool = store.pool();
     let ddl = match d {
         crate::Dialect::MySql => {
             "CREATE TABLE IF NOT EXISTS store_key (purpose VARCHAR(64) NOT NULL PRIMARY KEY, \
@@ -200,14 +232,28 @@ pub(crate) async fn enable(store: &SqlStore) -> Result<(), StoreError> {
              check_value VARCHAR(128) NOT NULL)"
         }
     };
-    sqlx::query(ddl)
-        .execute(pool)
-        .await
-        .map_err(|e| db_err("cannot create store_key", e))?;
-    let mut tx = pool
-        .begin_with(d.begin_write())
+    if d == crate::Dialect::MySql {
+        // MySQL's DDL commits implicitly: outside the transaction.
+        sqlx::query(ddl)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| db_err("cannot create store_key", e))?;
+    }
+    let mut tx = sqlx::Connection::begin_with(conn, d.begin_write())
         .await
         .map_err(|e| db_err("cannot begin the key check", e))?;
+    if let Some(lock) = d.migration_lock() {
+        sqlx::query(lock)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| db_err("cannot lock for the key check", e))?;
+    }
+    if d != crate::Dialect::MySql {
+        sqlx::query(ddl)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| db_err("cannot create store_key", e))?;
+    }
     let select = crate::sql::sql_str(d.sql("SELECT check_value FROM store_key WHERE purpose = ?"));
     let row = sqlx::query(select)
         .bind("secrets")

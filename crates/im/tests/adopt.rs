@@ -4,8 +4,13 @@
 //! managed by our server started on the same file, and `inf_list` is left as
 //! it was (a rollback to the Python IM stays possible).
 //!
+//! The same on MySQL/MariaDB when `IM_TEST_MYSQL_URL` names a server and the
+//! peer's Python can import `pymysql` (the reference's MySQL driver; not in
+//! the peer's venv: `pip install --target DIR pymysql` and name DIR in
+//! `IM_PEER_PYTHONPATH`). A database `<name>_adopt_<pid>` is made for it.
+//!
 //! Needs the peer's venv (`$PEER_DIR/venv`, default `/var/tmp/im-peer`, made
-//! by `../shared/peer/setup.sh`); without it the case says so and does
+//! by `../shared/peer/setup.sh`); without it a case says so and does
 //! nothing.
 
 #![allow(clippy::unwrap_used)] // a panic is the failure report
@@ -24,28 +29,37 @@ const REF_AUTH: &str = r"type = InfrastructureManager; username = refuser; passw
 
 const ONE_MORE: &str = "network publica (outbound = 'yes')\nsystem front (cpu.count>=1 and memory.size>=512m and net_interface.0.connection = 'publica' and disk.0.os.name = 'linux' and disk.0.image.url = 'mock0://linux.for.ev.er')\ndeploy front 1";
 
-/// The peer's Python, when it has the IM installed.
-fn peer_python() -> Option<PathBuf> {
+/// The peer's Python, when it can import `module` (with `IM_PEER_PYTHONPATH`).
+fn peer_python(module: &str) -> Option<PathBuf> {
     let dir = std::env::var("PEER_DIR").unwrap_or_else(|_| "/var/tmp/im-peer".into());
     let py = Path::new(&dir).join("venv/bin/python");
-    let ok = Command::new(&py)
-        .args(["-c", "import IM.InfrastructureManager"])
+    let ok = python(&py)
+        .args(["-c", &format!("import {module}")])
         .output()
         .is_ok_and(|o| o.status.success());
     ok.then_some(py)
 }
 
+/// A command running the peer's Python with `IM_PEER_PYTHONPATH`.
+fn python(py: &Path) -> Command {
+    let mut c = Command::new(py);
+    if let Ok(p) = std::env::var("IM_PEER_PYTHONPATH") {
+        c.env("PYTHONPATH", p);
+    }
+    c
+}
+
 /// Runs the reference script on `db`: {"running": [id, state], "stopped":
 /// [id, state], "destroyed": [id, null]}.
-fn reference_infrastructures(py: &Path, db: &Path) -> Value {
+fn reference_infrastructures(py: &Path, db: &str, cwd: &Path) -> Value {
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/adopt/reference_infrastructures.py"
     );
-    let out = Command::new(py)
+    let out = python(py)
         .arg(script)
         .arg(db)
-        .current_dir(db.parent().unwrap())
+        .current_dir(cwd)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -54,13 +68,13 @@ fn reference_infrastructures(py: &Path, db: &Path) -> Value {
         .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)))
 }
 
-/// The rows of `inf_list`, as the reference's sqlite3 module reads them.
-fn inf_list_rows(py: &Path, db: &Path) -> String {
-    let out = Command::new(py)
+/// The rows of `inf_list`, as the reference's own database layer reads them.
+fn inf_list_rows(py: &Path, db: &str) -> String {
+    let out = python(py)
         .args([
             "-c",
-            "import sqlite3, json, sys; c = sqlite3.connect(sys.argv[1]); \
-             print(json.dumps(list(c.execute('SELECT id, deleted, date, data, auth FROM inf_list ORDER BY rowid'))))",
+            "import json, sys\nfrom IM.db import DataBase\nd = DataBase(sys.argv[1])\nassert d.connect()\n\
+             print(json.dumps(d.select('SELECT id, deleted, date, data, auth FROM inf_list ORDER BY id'), default=str))",
         ])
         .arg(db)
         .output()
@@ -69,7 +83,7 @@ fn inf_list_rows(py: &Path, db: &Path) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn start_on(db: &Path) -> Server {
+fn start_on(db: &str) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("im.cfg");
     std::fs::write(&cfg, "[im]\n").unwrap();
@@ -120,20 +134,62 @@ fn uris(v: &Value) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn infrastructures_of_the_python_im_are_managed_on_its_database_which_stays_as_it_was() {
-    let Some(py) = peer_python() else {
+async fn infrastructures_of_the_python_im_are_managed_on_its_sqlite_database_which_stays_as_it_was()
+{
+    let Some(py) = peer_python("IM.InfrastructureManager") else {
         eprintln!("the peer's Python IM is not installed: adoption case skipped");
         return;
     };
     let data = tempfile::tempdir().unwrap();
-    let db = data.path().join("inf.dat");
-    let made = reference_infrastructures(&py, &db);
+    let db = data.path().join("inf.dat").display().to_string();
+    adoption_case(&py, &db, &db, data.path()).await;
+}
+
+#[tokio::test]
+async fn infrastructures_of_the_python_im_are_managed_on_its_mysql_database_which_stays_as_it_was()
+{
+    let Ok(url) = std::env::var("IM_TEST_MYSQL_URL") else {
+        eprintln!("IM_TEST_MYSQL_URL not set: MySQL adoption case skipped");
+        return;
+    };
+    let Some(py) = peer_python("IM.InfrastructureManager, pymysql") else {
+        eprintln!("the peer's Python cannot import pymysql (IM_PEER_PYTHONPATH): case skipped");
+        return;
+    };
+    let (server, name) = url.rsplit_once('/').unwrap();
+    let name = format!("{name}_adopt_{}", std::process::id());
+    let admin = |sql: &str| {
+        let out = python(&py)
+            .args([
+                "-c",
+                "import sys, pymysql\nfrom urllib.parse import urlparse\nu = urlparse(sys.argv[1])\n\
+                 c = pymysql.connect(host=u.hostname, port=u.port or 3306, user=u.username, password=u.password or '')\n\
+                 c.cursor().execute(sys.argv[2])",
+            ])
+            .arg(&url)
+            .arg(sql)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+    };
+    admin(&format!("DROP DATABASE IF EXISTS {name}"));
+    admin(&format!("CREATE DATABASE {name}"));
+    let db = format!("{server}/{name}");
+    let cwd = tempfile::tempdir().unwrap();
+    adoption_case(&py, &db, &db, cwd.path()).await;
+    admin(&format!("DROP DATABASE IF EXISTS {name}"));
+}
+
+/// The Python IM makes three infrastructures in `ref_db`; ours, started on
+/// `our_db` (the same database), manages them; `inf_list` stays as it was.
+async fn adoption_case(py: &Path, ref_db: &str, our_db: &str, cwd: &Path) {
+    let made = reference_infrastructures(py, ref_db, cwd);
     let running = made["running"][0].as_str().unwrap().to_string();
     let stopped = made["stopped"][0].as_str().unwrap().to_string();
     let destroyed = made["destroyed"][0].as_str().unwrap().to_string();
-    let rows_before = inf_list_rows(&py, &db);
+    let rows_before = inf_list_rows(py, ref_db);
 
-    let s = start_on(&db);
+    let s = start_on(our_db);
     // Listed newest first, as the reference lists them; the destroyed one not.
     let (status, list) = get_json(&s.base, "/infrastructures", REF_AUTH).await;
     assert_eq!(status, 200, "{list}");
@@ -218,10 +274,10 @@ async fn infrastructures_of_the_python_im_are_managed_on_its_database_which_stay
     assert!(status.success());
 
     // inf_list untouched: the Python IM could take the database back.
-    assert_eq!(inf_list_rows(&py, &db), rows_before);
+    assert_eq!(inf_list_rows(py, ref_db), rows_before);
 
     // A restart does not adopt again what is ours: the destroy stays.
-    let s = start_on(&db);
+    let s = start_on(our_db);
     let (_, list) = get_json(&s.base, "/infrastructures", REF_AUTH).await;
     let ids: Vec<String> = uris(&list)
         .iter()
