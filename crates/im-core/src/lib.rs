@@ -25,5 +25,5 @@ pub use model::{Infrastructure, Vm, now_secs, vm_state};
 pub use ops::Date;
 pub use settings::{BootMode, Settings};
 pub use state::aggregate;
-pub use store::{IndexEntry, Store, StoreError, StoredInf, StoredVm, VmChanges};
+pub use store::{IndexEntry, Lease, Store, StoreError, StoredInf, StoredVm, VmChanges};
 pub use time::format_datetime;

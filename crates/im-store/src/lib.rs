@@ -19,6 +19,7 @@
 //! ```
 
 mod dialect;
+mod lease;
 mod sql;
 mod url;
 mod writer;
