@@ -17,6 +17,7 @@ mod settings;
 mod state;
 mod store;
 mod time;
+mod work;
 
 pub use connector::{CloudConnector, ConnectorFactory, LaunchedVm, VmRef, VmStatus};
 pub use error::ImError;
