@@ -764,6 +764,9 @@ impl Manager {
             VmOp::Stop => vm_state::STOPPED.into(),
             VmOp::Start | VmOp::Reboot => vm_state::RUNNING.into(),
         };
+        // The VM's RADL says it too: a refresh that reads the state back
+        // from it (the Dummy cloud) must not undo the operation.
+        set_system_str(&mut vm.info, "state", &vm.state.clone());
         vm.last_update = now_secs();
         Ok(())
     }
