@@ -170,7 +170,7 @@ impl SqlStore {
     /// the `im_op` key the core writes (at start of a single server only).
     pub(crate) async fn open_operation_ids(&self) -> Result<Vec<String>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id FROM infrastructures WHERE deleted = 0 AND data LIKE '%\"im_op\":{%'",
+            "SELECT id FROM infrastructures WHERE deleted = 0 AND data LIKE '%\"im_op\"%'",
         )
         .fetch_all(self.pool())
         .await

@@ -653,8 +653,107 @@ async fn sixteen_clients_racing_on_the_same_infrastructures(engine: Engine) {
     assert_eq!(ids.iter().collect::<HashSet<_>>().len(), ids.len());
 }
 
+/// The auth items of [`AUTH`] as an operation record keeps them.
+const AUTH_JSON: &str = r#"[{"id":"im","type":"InfrastructureManager","username":"multi","password":"p"},{"id":"dummy","type":"Dummy"}]"#;
+
+impl Db {
+    /// Leaves the database as an instance killed in the middle of an
+    /// operation leaves it: the operation's record in the infrastructure's
+    /// row (a new version) and a lease with open work, held by an instance
+    /// that will never renew it.
+    fn leave_open_operation(&self, id: &str, op: &str) {
+        let op = op.replace('\'', "''");
+        // MySQL reads backslashes in string literals as escapes.
+        let op = match self.engine {
+            Engine::Postgres => op,
+            Engine::MySql => op.replace('\\', "\\\\"),
+        };
+        let set = match self.engine {
+            Engine::Postgres => format!(
+                "UPDATE infrastructures SET version = version + 1, \
+                 data = (data::jsonb || jsonb_build_object('im_op', '{op}'::jsonb))::text \
+                 WHERE id = '{id}'"
+            ),
+            Engine::MySql => format!(
+                "UPDATE infrastructures SET version = version + 1, \
+                 data = JSON_SET(data, '$.im_op', JSON_EXTRACT('{op}', '$')) WHERE id = '{id}'"
+            ),
+        };
+        self.sql_in(Some(&self.name), &set);
+        // One statement: a live instance's refresh may take the lease meanwhile.
+        let upsert = match self.engine {
+            Engine::Postgres => "ON CONFLICT (inf_id) DO UPDATE SET \
+                 owner = 'dead-instance', lease_until = 1, work = 1",
+            Engine::MySql => "ON DUPLICATE KEY UPDATE \
+                 owner = 'dead-instance', lease_until = 1, work = 1",
+        };
+        self.sql_in(
+            Some(&self.name),
+            &format!(
+                "INSERT INTO inf_leases (inf_id, owner, lease_until, work) \
+                 VALUES ('{id}', 'dead-instance', 1, 1) {upsert}"
+            ),
+        );
+    }
+}
+
+/// What a dead instance left half done is finished by the live ones: an
+/// asynchronous destroy is completed, an asynchronous create that had not
+/// launched anything is launched, each exactly once.
+async fn work_left_by_a_dead_instance_is_finished_by_the_others(engine: Engine) {
+    let Some(db) = Db::create(engine, "takeover") else {
+        return;
+    };
+    let url = db.url();
+    let inst: Vec<Instance> = (0..2).map(|_| Instance::start(&url)).collect();
+    let c = client();
+    let (status, doomed) = create(&c, &inst[0].base, false).await.unwrap();
+    assert_eq!(status, 200, "{doomed}");
+    // A create whose launch had not started: its RADL deploys nothing yet.
+    let no_deploy = RADL.replace("deploy node 1\n", "");
+    let (status, body) = ok_call(&c, &inst[1].base, "POST", "/infrastructures", &no_deploy).await;
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let pending = v["uri"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
+    assert_eq!(vm_ids(&c, &inst[0].base, &pending).await.unwrap(), Vec::<i64>::new());
+    let radl = serde_json::to_string(RADL).unwrap();
+    db.leave_open_operation(
+        &doomed,
+        &format!(
+            r#"{{"kind":"destroy","instance":"dead-instance","started":1,"force":false,"async":true,"auth":{AUTH_JSON}}}"#
+        ),
+    );
+    db.leave_open_operation(
+        &pending,
+        &format!(
+            r#"{{"kind":"create","instance":"dead-instance","started":1,"async":true,"radl":{radl},"auth":{AUTH_JSON}}}"#
+        ),
+    );
+    for i in &inst {
+        assert!(gone(&c, &i.base, &doomed).await, "{doomed} not destroyed");
+        // It reads `failed` (nothing deployed) until the takeover launches it.
+        let mut s = String::new();
+        for _ in 0..600 {
+            s = state(&c, &i.base, &pending).await.unwrap().0;
+            if s == "configured" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(s, "configured", "{pending} never launched");
+        assert_eq!(vm_ids(&c, &i.base, &pending).await.unwrap(), [0]);
+    }
+    let ids = db.cloud_ids();
+    assert_eq!(ids.len(), 2, "one VM destroyed, one launched once: {ids:?}");
+}
+
 mod on_postgresql {
     use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn work_left_by_a_dead_instance_is_finished_by_the_others() {
+        super::work_left_by_a_dead_instance_is_finished_by_the_others(Engine::Postgres).await;
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn each_step_of_a_lifecycle_on_a_different_instance_agrees_everywhere() {
@@ -675,6 +774,11 @@ mod on_postgresql {
 
 mod on_mariadb {
     use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn work_left_by_a_dead_instance_is_finished_by_the_others() {
+        super::work_left_by_a_dead_instance_is_finished_by_the_others(Engine::MySql).await;
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn each_step_of_a_lifecycle_on_a_different_instance_agrees_everywhere() {
