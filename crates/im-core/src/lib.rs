@@ -17,6 +17,7 @@ mod settings;
 mod state;
 mod store;
 mod time;
+mod work;
 
 pub use connector::{CloudConnector, ConnectorFactory, LaunchedVm, VmRef, VmStatus};
 pub use error::ImError;
@@ -25,5 +26,5 @@ pub use model::{Infrastructure, Vm, now_secs, vm_state};
 pub use ops::Date;
 pub use settings::{BootMode, Settings};
 pub use state::aggregate;
-pub use store::{IndexEntry, Store, StoreError, StoredInf, StoredVm, VmChanges};
+pub use store::{IndexEntry, Lease, Store, StoreError, StoredInf, StoredVm, VmChanges};
 pub use time::format_datetime;

@@ -77,7 +77,7 @@ impl Slot {
         }
     }
 
-    fn set(&self, inf: Infrastructure) {
+    pub(crate) fn set(&self, inf: Infrastructure) {
         let inf = Arc::new(inf);
         match self.snap.write() {
             Ok(mut g) => *g = inf,
@@ -125,6 +125,8 @@ pub struct Manager {
     /// infrastructures share it), by a hash of its items.
     interned: Mutex<Interner<AuthData>>,
     stopping: std::sync::atomic::AtomicBool,
+    /// Leases and operations of this instance.
+    pub(crate) work: crate::work::Work,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -149,7 +151,15 @@ impl Manager {
         connectors: Arc<dyn ConnectorFactory>,
         verifier: Arc<dyn OidcVerifier>,
     ) -> Result<Arc<Manager>, ImError> {
-        let entries = store.load_index().await?;
+        let shared = store.is_shared() && settings.lease_secs > 0;
+        let work = crate::work::Work::new(shared, settings.lease_secs);
+        let entries = if shared {
+            // Listing reads the database each time: another instance may
+            // have created or destroyed infrastructures since.
+            Vec::new()
+        } else {
+            store.load_index().await?
+        };
         let mut index = Index {
             order: IndexMap::with_capacity(entries.len()),
             owners: Interner::default(),
@@ -168,8 +178,10 @@ impl Manager {
             creds: Mutex::new(HashMap::new()),
             interned: Mutex::new(Interner::default()),
             stopping: std::sync::atomic::AtomicBool::new(false),
+            work,
         });
         m.spawn_reconciler();
+        m.spawn_work();
         Ok(m)
     }
 
@@ -289,6 +301,12 @@ impl Manager {
             s.touch();
             return Ok(s.clone());
         }
+        if self.shared() {
+            return self
+                .load_any_slot(id)
+                .await?
+                .ok_or(ImError::IncorrectInfrastructure);
+        }
         let known = self.read_index(|i| i.order.contains_key(id));
         if !known {
             return Err(ImError::IncorrectInfrastructure);
@@ -308,12 +326,57 @@ impl Manager {
         // also have been destroyed meanwhile (the destroy removes it from the
         // index, then from the slots): a body read before that must not be
         // published, or the destroyed infrastructure would answer again.
-        let mut slots = lock(&self.slots);
-        let still_known = self.read_index(|i| i.order.contains_key(id));
-        if !still_known {
-            return Err(ImError::IncorrectInfrastructure);
+        let slot = {
+            let mut slots = lock(&self.slots);
+            let still_known = self.read_index(|i| i.order.contains_key(id));
+            if !still_known {
+                return Err(ImError::IncorrectInfrastructure);
+            }
+            slots.entry(id.to_string()).or_insert(slot).clone()
+        };
+        // A single server runs every operation of its own: one recorded in a
+        // record it had to read back was left by its previous run. It ends
+        // before anyone sees the infrastructure.
+        if slot.get().op.is_some() {
+            let _op = slot.op.lock().await;
+            if slot.get().op.is_some() && !self.is_running_here(id) {
+                self.recover_locked(&slot).await?;
+            }
         }
-        Ok(slots.entry(id.to_string()).or_insert(slot).clone())
+        Ok(slot)
+    }
+
+    /// The slot of a live infrastructure, loaded from the store if needed
+    /// whatever the in-memory index says (another instance may have created
+    /// it; a single server resumes work with it); `None` when there is no
+    /// such live infrastructure.
+    pub(crate) async fn load_any_slot(&self, id: &str) -> Result<Option<Arc<Slot>>, ImError> {
+        if let Some(s) = lock(&self.slots).get(id) {
+            s.touch();
+            return Ok(Some(s.clone()));
+        }
+        let Some(stored) = self.store.load(id).await? else {
+            return Ok(None);
+        };
+        if stored.deleted {
+            return Ok(None);
+        }
+        let inf = Infrastructure::from_stored(&stored)
+            .map_err(|e| ImError::Store(format!("infrastructure {id} cannot be read: {e}")))?;
+        let slot = Arc::new(Slot::new(inf));
+        Ok(Some(
+            lock(&self.slots)
+                .entry(id.to_string())
+                .or_insert(slot)
+                .clone(),
+        ))
+    }
+
+    /// Forgets a loaded infrastructure (destroyed by another instance).
+    pub(crate) fn forget(&self, id: &str) {
+        self.write_index(|i| i.order.shift_remove(id));
+        lock(&self.slots).remove(id);
+        lock(&self.creds).remove(id);
     }
 
     // ----- writing ----------------------------------------------------------
@@ -371,6 +434,10 @@ impl Manager {
         match self.store.update(&inf.to_stored(), vms).await {
             Ok(()) => {}
             Err(StoreError::Conflict(id)) => {
+                if self.shared() {
+                    // The next attempt starts from what the other writer stored.
+                    let _ = self.sync_slot(slot).await;
+                }
                 return Err(ImError::Store(format!(
                     "infrastructure {id} was modified by another writer; retry"
                 )));
@@ -394,6 +461,21 @@ impl Manager {
         }
         slot.set(inf);
         Ok(())
+    }
+
+    /// The ids of the infrastructures the caller may see, newest first: from
+    /// the database when other instances share it (they create and destroy
+    /// too), else from the in-memory index.
+    pub(crate) async fn visible_ids_now(&self, users: &[ImUser]) -> Result<Vec<String>, ImError> {
+        if !self.shared() {
+            return Ok(self.visible_ids(users));
+        }
+        let entries = self.store.load_index().await?;
+        Ok(entries
+            .into_iter()
+            .filter(|e| is_authorized(&e.owners, users))
+            .map(|e| e.id)
+            .collect())
     }
 
     /// The ids of the infrastructures the caller may see, newest first.

@@ -314,6 +314,10 @@ pub struct Infrastructure {
     pub snapshots: Vec<String>,
     /// Creation time.
     pub creation_date: i64,
+    /// The long operation open on it, recorded before the operation starts
+    /// and cleared by the write that ends it (see `crate::work`); stored as
+    /// `im_op`, never exported.
+    pub op: Option<Map<String, Value>>,
 }
 
 impl Infrastructure {
@@ -336,6 +340,7 @@ impl Infrastructure {
             extra_info: Map::new(),
             snapshots: Vec::new(),
             creation_date: now_secs(),
+            op: None,
         }
     }
 
@@ -475,7 +480,13 @@ impl Infrastructure {
             deleted: self.deleted,
             owners: self.owners.clone(),
             created_at: self.creation_date,
-            data: self.fields_json(),
+            data: {
+                let mut data = self.fields_json();
+                if let Some(op) = &self.op {
+                    data.insert("im_op".into(), Value::Object(op.clone()));
+                }
+                data
+            },
             vms: self
                 .vms
                 .iter()
@@ -499,12 +510,15 @@ impl Infrastructure {
             v.configured = vm.data.get("configured").and_then(Value::as_bool);
             inf.vms.push(v);
         }
-        // A create cut short by a crash or a kill (its record is written
-        // before the VMs are launched, the VMs when the launch ends): nothing
-        // will ever finish it, so it reads `failed`, not `pending` for ever.
-        // Only a record loaded from the store can be in this state: a create
-        // in progress keeps its infrastructure in memory.
-        if !inf.deleted && inf.vms.is_empty() && inf.configured.is_none() {
+        // An operation cut short by a crash keeps its record: the instance
+        // that takes the infrastructure's lease resumes or ends it
+        // (`crate::work`); meanwhile a destroy reads `deleting`.
+        if let Some(Value::Object(op)) = s.data.get("im_op") {
+            inf.deleting = op.get("kind").and_then(Value::as_str) == Some("destroy");
+            inf.op = Some(op.clone());
+        } else if !inf.deleted && inf.vms.is_empty() && inf.configured.is_none() {
+            // A create cut short before operations were recorded (a database
+            // of an earlier version): nothing will ever finish it.
             inf.configured = Some(false);
             inf.add_cont_msg(
                 "Error creating the infrastructure: interrupted by a stop of the service.",

@@ -29,7 +29,7 @@ impl Manager {
         filter: Option<&str>,
     ) -> Result<Vec<String>, ImError> {
         let users = self.check_auth(auth).await?;
-        let ids = self.visible_ids(&users);
+        let ids = self.visible_ids_now(&users).await?;
         let Some(filter) = filter.filter(|f| !f.is_empty()) else {
             return Ok(ids);
         };
@@ -68,34 +68,74 @@ impl Manager {
         if let Some(t) = &d.tosca {
             inf.extra_info.insert("TOSCA".into(), json!(t));
         }
-        let slot = self.insert(inf, !async_call).await?;
+        // The record of the operation goes with the infrastructure's first
+        // write; an asynchronous create keeps what it needs to be launched by
+        // another instance (or the next start) if this one dies first.
+        let extra = if async_call {
+            vec![
+                ("async", json!(true)),
+                ("radl", json!(d.radl.to_string())),
+            ]
+        } else {
+            Vec::new()
+        };
+        inf.op = Some(crate::work::op_record(
+            self,
+            "create",
+            async_call.then_some(auth),
+            &extra,
+        ));
+        self.mark_running(&id);
+        let running = self.running_guard(&id);
+        self.take_lease(&id, true).await?;
+        let slot = match self.insert(inf, !async_call).await {
+            Ok(s) => s,
+            Err(e) => {
+                self.release_lease(&id, true).await;
+                return Err(e);
+            }
+        };
         self.remember_creds(&id, auth);
         if async_call {
+            // The task unmarks it when done.
+            std::mem::forget(running);
             let me = self.clone();
             let auth = auth.clone();
             let id2 = id.clone();
             self.spawn(async move {
-                if let Err(e) = me.deploy_new(&slot, d.radl, &auth, false).await {
+                let _running = me.running_guard(&id2);
+                let res = {
+                    let _op = slot.op.lock().await;
+                    me.deploy_locked(&slot, d.radl, &auth, false).await
+                };
+                if let Err(e) = &res {
                     tracing::warn!(inf = %id2, "asynchronous create failed: {e}");
                 }
+                me.release_lease(&id2, slot.get().op.is_none()).await;
             });
             return Ok(id);
         }
-        self.deploy_new(&slot, d.radl, auth, true).await?;
-        Ok(id)
+        let res = {
+            let _op = slot.op.lock().await;
+            self.deploy_locked(&slot, d.radl, auth, true).await
+        };
+        self.release_lease(&id, slot.get().op.is_none()).await;
+        drop(running);
+        res.map(|()| id)
     }
 
-    /// The AddResource of a create. A synchronous create that fails marks the
-    /// infrastructure deleted (the reference's behaviour); an asynchronous one
-    /// keeps it, failed, with the error in its messages.
-    async fn deploy_new(
+    /// The AddResource of a create, with the infrastructure's operation lock
+    /// held. A synchronous create that fails marks the infrastructure deleted
+    /// (the reference's behaviour); an asynchronous one keeps it, failed, with
+    /// the error in its messages. The write of the result ends the create's
+    /// operation record.
+    pub(crate) async fn deploy_locked(
         &self,
         slot: &Slot,
         radl: Radl,
         auth: &AuthData,
         delete_on_error: bool,
     ) -> Result<(), ImError> {
-        let _op = slot.op.lock().await;
         let mut inf = (*slot.get()).clone();
         let res = self.add_resource_to(&mut inf, radl, auth, true).await;
         if let Err(e) = &res {
@@ -106,6 +146,7 @@ impl Manager {
                 inf.add_cont_msg(&format!("Error creating the infrastructure: {e}"));
             }
         }
+        inf.op = None;
         self.commit(slot, inf, VmChanges::All).await?;
         res.map(|_| ())
     }
@@ -184,7 +225,27 @@ impl Manager {
     /// The snapshot of an infrastructure the caller may read.
     async fn read(&self, id: &str, auth: &AuthData) -> Result<Arc<Infrastructure>, ImError> {
         let users = self.check_auth(auth).await?;
-        Ok(self.slot(id, &users).await?.get())
+        let slot = self.slot(id, &users).await?;
+        if self.shared() {
+            // Another instance may have written since: one indexed read of
+            // the version says whether the snapshot is still the latest.
+            if let Err(e) = self.sync_slot(&slot).await {
+                if matches!(e, ImError::IncorrectInfrastructure) {
+                    self.forget(id);
+                }
+                return Err(e);
+            }
+            let inf = slot.get();
+            if inf.deleted {
+                self.forget(id);
+                return Err(ImError::IncorrectInfrastructure);
+            }
+            if !is_authorized(&inf.owners, &users) {
+                return Err(ImError::UnauthorizedUser);
+            }
+            return Ok(inf);
+        }
+        Ok(slot.get())
     }
 
     /// Runs `f` on a copy of the infrastructure under its lock and commits it.
@@ -195,15 +256,58 @@ impl Manager {
         vms: VmChanges<'_>,
         f: impl AsyncFnOnce(&mut Infrastructure) -> Result<T, ImError>,
     ) -> Result<T, ImError> {
+        self.mutate_op(id, users, vms, |_| Ok(None), f).await
+    }
+
+    /// [`Manager::mutate`] for an operation that calls a cloud: `record`
+    /// gives its operation record, written before `f` runs and cleared by
+    /// the write of `f`'s result (see `crate::work`). On a shared database
+    /// the infrastructure's lease is held throughout.
+    async fn mutate_op<T>(
+        &self,
+        id: &str,
+        users: &[ImUser],
+        vms: VmChanges<'_>,
+        record: impl FnOnce(&Infrastructure) -> Result<Option<serde_json::Map<String, Value>>, ImError>,
+        f: impl AsyncFnOnce(&mut Infrastructure) -> Result<T, ImError>,
+    ) -> Result<T, ImError> {
         let slot = self.slot(id, users).await?;
         let _op = slot.op.lock().await;
+        self.take_lease(id, true).await?;
+        let res = self.mutate_leased(&slot, users, vms, record, f).await;
+        if matches!(res, Err(ImError::IncorrectInfrastructure)) {
+            self.forget(id);
+        }
+        self.release_lease(id, slot.get().op.is_none()).await;
+        res
+    }
+
+    async fn mutate_leased<T>(
+        &self,
+        slot: &Slot,
+        users: &[ImUser],
+        vms: VmChanges<'_>,
+        record: impl FnOnce(&Infrastructure) -> Result<Option<serde_json::Map<String, Value>>, ImError>,
+        f: impl AsyncFnOnce(&mut Infrastructure) -> Result<T, ImError>,
+    ) -> Result<T, ImError> {
+        self.refresh_locked(slot).await?;
         let current = slot.get();
         if current.deleted {
-            return Err(ImError::DeletedInfrastructure);
+            return Err(ImError::IncorrectInfrastructure);
         }
-        let mut inf = (*current).clone();
+        if !is_authorized(&current.owners, users) {
+            return Err(ImError::UnauthorizedUser);
+        }
+        let _running = self.running(&current.id);
+        if let Some(op) = record(&current)? {
+            let mut inf = (*current).clone();
+            inf.op = Some(op);
+            self.commit(slot, inf, VmChanges::None).await?;
+        }
+        let mut inf = (*slot.get()).clone();
         let res = f(&mut inf).await;
-        self.commit(&slot, inf, vms).await?;
+        inf.op = None;
+        self.commit(slot, inf, vms).await?;
         res
     }
 
@@ -219,32 +323,71 @@ impl Manager {
         self.check_boot_mode(true)?;
         let users = self.check_auth(auth).await?;
         let slot = self.slot(id, &users).await?;
-        if async_call {
-            // Recorded before answering, so that the state reads `deleting`.
-            {
-                let _op = slot.op.lock().await;
-                let mut inf = (*slot.get()).clone();
-                if inf.deleted {
-                    return Err(ImError::DeletedInfrastructure);
-                }
-                inf.deleting = true;
-                self.commit(&slot, inf, VmChanges::None).await?;
+        let _running = self.running(id);
+        // Recorded before anything is destroyed (and before an asynchronous
+        // destroy answers, so that the state reads `deleting`), with what
+        // another instance needs to finish it if this one dies.
+        let op_guard = slot.op.lock().await;
+        self.take_lease(id, true).await?;
+        let recorded = async {
+            self.refresh_locked(&slot).await?;
+            let mut inf = (*slot.get()).clone();
+            if inf.deleted {
+                return Err(ImError::IncorrectInfrastructure);
             }
+            if !is_authorized(&inf.owners, &users) {
+                return Err(ImError::UnauthorizedUser);
+            }
+            inf.deleting = true;
+            inf.op = Some(crate::work::op_record(
+                self,
+                "destroy",
+                Some(auth),
+                &[("force", json!(force)), ("async", json!(async_call))],
+            ));
+            self.commit(&slot, inf, VmChanges::None).await
+        }
+        .await;
+        if let Err(e) = recorded {
+            if matches!(e, ImError::IncorrectInfrastructure) {
+                self.forget(id);
+            }
+            self.release_lease(id, slot.get().op.is_none()).await;
+            return Err(e);
+        }
+        if async_call {
+            drop(op_guard);
+            self.mark_running(id);
             let me = self.clone();
             let auth = auth.clone();
             let id = id.to_string();
             self.spawn(async move {
-                if let Err(e) = me.destroy(&slot, &auth, force).await {
+                let _running = me.running_guard(&id);
+                let res = {
+                    let _op = slot.op.lock().await;
+                    me.destroy_locked(&slot, &auth, force).await
+                };
+                if let Err(e) = res {
                     tracing::warn!(inf = %id, "asynchronous destroy failed: {e}");
                 }
+                me.release_lease(&id, slot.get().op.is_none()).await;
             });
             return Ok(());
         }
-        self.destroy(&slot, auth, force).await
+        let res = self.destroy_locked(&slot, auth, force).await;
+        drop(op_guard);
+        self.release_lease(id, slot.get().op.is_none()).await;
+        res
     }
 
-    async fn destroy(&self, slot: &Slot, auth: &AuthData, force: bool) -> Result<(), ImError> {
-        let _op = slot.op.lock().await;
+    /// Destroys every VM, then marks the infrastructure deleted, with its
+    /// operation lock held; the write of the result ends the operation record.
+    pub(crate) async fn destroy_locked(
+        &self,
+        slot: &Slot,
+        auth: &AuthData,
+        force: bool,
+    ) -> Result<(), ImError> {
         let mut inf = (*slot.get()).clone();
         if inf.deleted {
             return Err(ImError::DeletedInfrastructure);
@@ -270,6 +413,7 @@ impl Manager {
                 Err(e) => errors.push(e),
             }
         }
+        inf.op = None;
         if !errors.is_empty() && !force {
             inf.deleting = false;
             self.commit(slot, inf, VmChanges::All).await?;
@@ -419,7 +563,12 @@ impl Manager {
         self.check_boot_mode(false)?;
         let users = self.check_auth(auth).await?;
         self.remember_creds(id, auth);
-        self.mutate(id, &users, VmChanges::All, async |inf| {
+        self.mutate_op(
+            id,
+            &users,
+            VmChanges::All,
+            |_| Ok(Some(crate::work::op_record(self, "add", None, &[]))),
+            async |inf| {
             if let Some(t) = d.tosca {
                 inf.extra_info.insert("TOSCA".into(), json!(t));
             }
@@ -438,7 +587,23 @@ impl Manager {
     ) -> Result<usize, ImError> {
         self.check_boot_mode(false)?;
         let users = self.check_auth(auth).await?;
-        self.mutate(id, &users, VmChanges::All, async |inf| {
+        self.mutate_op(
+            id,
+            &users,
+            VmChanges::All,
+            |inf| {
+                let mut targets = Vec::new();
+                for v in vm_list.split(',') {
+                    targets.push(find_vm(inf, v)?.im_id);
+                }
+                Ok(Some(crate::work::op_record(
+                    self,
+                    "remove",
+                    Some(auth),
+                    &[("vms", json!(targets))],
+                )))
+            },
+            async |inf| {
             let mut targets = Vec::new();
             // An empty item (`0,`) is an invalid id, as in the reference.
             for v in vm_list.split(',') {
@@ -555,7 +720,12 @@ impl Manager {
     ) -> Result<(), ImError> {
         self.check_boot_mode(false)?;
         let users = self.check_auth(auth).await?;
-        self.mutate(id, &users, VmChanges::All, async |inf| {
+        self.mutate_op(
+            id,
+            &users,
+            VmChanges::All,
+            |_| Ok(Some(crate::work::op_record(self, op.name(), None, &[]))),
+            async |inf| {
             let mut errors = Vec::new();
             for i in 0..inf.vms.len() {
                 if inf.vms[i].destroy || inf.vms[i].cloud_id.is_none() {
@@ -594,6 +764,9 @@ impl Manager {
             VmOp::Stop => vm_state::STOPPED.into(),
             VmOp::Start | VmOp::Reboot => vm_state::RUNNING.into(),
         };
+        // The VM's RADL says it too: a refresh that reads the state back
+        // from it (the Dummy cloud) must not undo the operation.
+        set_system_str(&mut vm.info, "state", &vm.state.clone());
         vm.last_update = now_secs();
         Ok(())
     }
@@ -645,7 +818,12 @@ impl Manager {
     ) -> Result<Radl, ImError> {
         self.check_boot_mode(false)?;
         let users = self.check_auth(auth).await?;
-        self.mutate(id, &users, VmChanges::All, async |inf| {
+        self.mutate_op(
+            id,
+            &users,
+            VmChanges::All,
+            |_| Ok(Some(crate::work::op_record(self, "alter", None, &[]))),
+            async |inf| {
             let i = {
                 let v = find_vm(inf, vm)?;
                 inf.vms.iter().position(|x| x.im_id == v.im_id).unwrap_or(0)
@@ -704,7 +882,12 @@ impl Manager {
     ) -> Result<(), ImError> {
         self.check_boot_mode(false)?;
         let users = self.check_auth(auth).await?;
-        self.mutate(id, &users, VmChanges::All, async |inf| {
+        self.mutate_op(
+            id,
+            &users,
+            VmChanges::All,
+            |_| Ok(Some(crate::work::op_record(self, op.name(), None, &[]))),
+            async |inf| {
             let im_id = find_vm(inf, vm)?.im_id;
             let i = inf.vms.iter().position(|x| x.im_id == im_id).unwrap_or(0);
             self.vm_op(inf, i, op, auth)
@@ -726,7 +909,12 @@ impl Manager {
     ) -> Result<String, ImError> {
         self.check_boot_mode(false)?;
         let users = self.check_auth(auth).await?;
-        self.mutate(id, &users, VmChanges::None, async |inf| {
+        self.mutate_op(
+            id,
+            &users,
+            VmChanges::None,
+            |_| Ok(Some(crate::work::op_record(self, "snapshot", None, &[]))),
+            async |inf| {
             let v = find_vm(inf, vm)?;
             let conn = self.vm_connector(v, auth)?;
             let url = conn
@@ -859,6 +1047,17 @@ enum VmOp {
     Start,
     Stop,
     Reboot,
+}
+
+impl VmOp {
+    /// Its name in operation records.
+    fn name(self) -> &'static str {
+        match self {
+            VmOp::Start => "start",
+            VmOp::Stop => "stop",
+            VmOp::Reboot => "reboot",
+        }
+    }
 }
 
 fn vm_contmsg(vm: &crate::model::Vm) -> String {

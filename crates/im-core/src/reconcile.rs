@@ -1,6 +1,8 @@
 //! The background refresh of VM states (`VM_INFO_UPDATE_FREQUENCY`): reads
 //! never call a cloud, so this task keeps the snapshots fresh. It uses the
 //! credentials of the last request on each infrastructure, kept in memory only.
+//! With several instances on one database, an infrastructure is refreshed by
+//! the instance that takes its lease (see `crate::work`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,8 +44,19 @@ impl Manager {
             let Ok(_op) = slot.op.try_lock() else {
                 continue;
             };
+            // Instances sharing the database: only the lease holder refreshes
+            // (one try: a busy infrastructure is refreshed next time), from
+            // the stored version, and not while an operation is open on it.
+            if !self.try_lease(&id).await {
+                continue;
+            }
+            if self.shared() && self.sync_slot(&slot).await.is_err() {
+                self.release_lease(&id, false).await;
+                continue;
+            }
             let mut inf = (*slot.get()).clone();
-            if inf.deleted {
+            if inf.deleted || inf.op.is_some() {
+                self.release_lease(&id, false).await;
                 continue;
             }
             let now = now_secs();
@@ -84,6 +97,7 @@ impl Manager {
             {
                 tracing::warn!(inf = %id, "cannot save refreshed VM states: {e}");
             }
+            self.release_lease(&id, false).await;
         }
     }
 }

@@ -57,6 +57,10 @@ pub struct Settings {
     pub inf_cache_time: u64,
     /// Identity rules: `USER_DB`, `ADMIN_USER`, OIDC.
     pub auth: AuthSettings,
+    /// `LEASE_SECS`: how long an instance's lease on an infrastructure's
+    /// work lasts without a renewal (several instances on one PostgreSQL or
+    /// MySQL database); 0 declares a single server (no leases).
+    pub lease_secs: u64,
 }
 
 impl Default for Settings {
@@ -76,6 +80,7 @@ impl Default for Settings {
             default_domain: "localdomain".into(),
             inf_cache_time: 0,
             auth: AuthSettings::default(),
+            lease_secs: 30,
         }
     }
 }

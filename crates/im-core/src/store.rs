@@ -107,4 +107,81 @@ pub trait Store: Send + Sync + 'static {
 
     /// Whether the database answers (health checks).
     async fn ping(&self) -> Result<(), StoreError>;
+
+    // ----- several instances, crash-safe work (see `crate::work`) ----------
+
+    /// Whether several processes may share this database (PostgreSQL, MySQL),
+    /// so that leases decide who runs an infrastructure's work.
+    fn is_shared(&self) -> bool {
+        false
+    }
+
+    /// The stored version of an infrastructure and whether it is deleted, in
+    /// one indexed read (`None`: no such id). Instances sharing a database
+    /// check it before answering from memory.
+    async fn version_of(&self, id: &str) -> Result<Option<(i64, bool)>, StoreError> {
+        Ok(self.load(id).await?.map(|s| (s.version, s.deleted)))
+    }
+
+    /// Takes the lease of an infrastructure for `owner` (an instance id) until
+    /// `until_ms` (milliseconds since the epoch): granted when nobody holds it,
+    /// when `owner` already does, or when the holder's lease ended before
+    /// `now_ms`. Compare-and-set: of several instances asking at once,
+    /// exactly one gets it. With `work`, the lease is marked as covering an
+    /// open operation (kept until a release clears it), so that another
+    /// instance resumes the operation if the holder dies. Returns whether
+    /// `owner` holds the lease.
+    async fn take_lease(
+        &self,
+        _inf_id: &str,
+        _owner: &str,
+        _now_ms: i64,
+        _until_ms: i64,
+        _work: bool,
+    ) -> Result<bool, StoreError> {
+        Ok(true)
+    }
+
+    /// Extends every lease `owner` holds to `until_ms` (the heartbeat);
+    /// returns how many it holds.
+    async fn renew_leases(&self, _owner: &str, _until_ms: i64) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+
+    /// Gives up `owner`'s lease of an infrastructure; `work` says whether an
+    /// operation is still open on it (`None`: unchanged). A released lease
+    /// with open work is taken over by the next instance that looks.
+    async fn release_lease(
+        &self,
+        _inf_id: &str,
+        _owner: &str,
+        _work: Option<bool>,
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// The leases marked with open work whose holder's time ended before
+    /// `now_ms` (a dead or stopped instance): work to take over.
+    async fn expired_work(&self, _now_ms: i64) -> Result<Vec<Lease>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    /// The ids of the infrastructures (not deleted) whose record holds an
+    /// open operation: what a single server resumes at start.
+    async fn open_operations(&self) -> Result<Vec<String>, StoreError> {
+        Ok(Vec::new())
+    }
+}
+
+/// A lease row: who runs an infrastructure's background work, until when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// The infrastructure.
+    pub inf_id: String,
+    /// The holding instance (empty: released).
+    pub owner: String,
+    /// End of the lease, milliseconds since the epoch.
+    pub until_ms: i64,
+    /// Whether an operation is open on the infrastructure.
+    pub work: bool,
 }

@@ -288,6 +288,39 @@ impl Dialect {
                 ],
             ),
         };
+        // Leases and open work (several instances, crash-safe operations):
+        // a table of its own, so that renewing a lease never touches an
+        // infrastructure's row or version.
+        let v3: Vec<&'static str> = match self {
+            Dialect::Sqlite => vec![
+                "CREATE TABLE IF NOT EXISTS inf_leases (
+                    inf_id TEXT PRIMARY KEY,
+                    owner TEXT NOT NULL,
+                    lease_until INTEGER NOT NULL,
+                    work INTEGER NOT NULL)",
+                "CREATE INDEX IF NOT EXISTS inf_leases_work ON inf_leases (work, lease_until)",
+                "CREATE INDEX IF NOT EXISTS inf_leases_owner ON inf_leases (owner)",
+            ],
+            Dialect::Postgres => vec![
+                "CREATE TABLE IF NOT EXISTS inf_leases (
+                    inf_id VARCHAR(255) PRIMARY KEY,
+                    owner VARCHAR(64) NOT NULL,
+                    lease_until BIGINT NOT NULL,
+                    work BIGINT NOT NULL)",
+                "CREATE INDEX IF NOT EXISTS inf_leases_work ON inf_leases (work, lease_until)",
+                "CREATE INDEX IF NOT EXISTS inf_leases_owner ON inf_leases (owner)",
+            ],
+            Dialect::MySql => vec![
+                "CREATE TABLE IF NOT EXISTS inf_leases (
+                    inf_id VARCHAR(255) NOT NULL PRIMARY KEY,
+                    owner VARCHAR(64) NOT NULL,
+                    lease_until BIGINT NOT NULL,
+                    work BIGINT NOT NULL,
+                    INDEX inf_leases_work (work, lease_until),
+                    INDEX inf_leases_owner (owner))
+                 ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+            ],
+        };
         vec![
             Migration {
                 version: 1,
@@ -298,6 +331,11 @@ impl Dialect {
                 version: 2,
                 ddl: v2,
                 backfill_owners: true,
+            },
+            Migration {
+                version: 3,
+                ddl: v3,
+                backfill_owners: false,
             },
         ]
     }
@@ -333,7 +371,7 @@ mod tests {
     fn every_dialect_migrates_to_the_same_version() {
         for d in [Dialect::Sqlite, Dialect::Postgres, Dialect::MySql] {
             let versions: Vec<i64> = d.migrations().iter().map(|m| m.version).collect();
-            assert_eq!(versions, [1, 2], "{d:?}");
+            assert_eq!(versions, [1, 2, 3], "{d:?}");
         }
     }
 }

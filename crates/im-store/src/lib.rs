@@ -22,6 +22,7 @@
 
 mod adopt;
 mod dialect;
+mod lease;
 mod secrets;
 mod sql;
 mod url;

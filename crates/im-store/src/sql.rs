@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use im_auth::ImUser;
-use im_core::{IndexEntry, Store, StoreError, StoredInf, StoredVm, VmChanges, now_secs};
+use im_core::{IndexEntry, Lease, Store, StoreError, StoredInf, StoredVm, VmChanges, now_secs};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Map, Value};
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -1050,6 +1050,46 @@ impl Store for SqlStore {
                 self.row_to_inf(r, own)
             })
             .collect()
+    }
+
+    fn is_shared(&self) -> bool {
+        self.dialect != Dialect::Sqlite
+    }
+
+    async fn version_of(&self, id: &str) -> Result<Option<(i64, bool)>, StoreError> {
+        self.version_probe(id).await
+    }
+
+    async fn take_lease(
+        &self,
+        inf_id: &str,
+        owner: &str,
+        now_ms: i64,
+        until_ms: i64,
+        work: bool,
+    ) -> Result<bool, StoreError> {
+        self.lease_take(inf_id, owner, now_ms, until_ms, work).await
+    }
+
+    async fn renew_leases(&self, owner: &str, until_ms: i64) -> Result<u64, StoreError> {
+        self.lease_renew(owner, until_ms).await
+    }
+
+    async fn release_lease(
+        &self,
+        inf_id: &str,
+        owner: &str,
+        work: Option<bool>,
+    ) -> Result<(), StoreError> {
+        self.lease_release(inf_id, owner, work).await
+    }
+
+    async fn expired_work(&self, now_ms: i64) -> Result<Vec<Lease>, StoreError> {
+        self.lease_expired_work(now_ms).await
+    }
+
+    async fn open_operations(&self) -> Result<Vec<String>, StoreError> {
+        self.open_operation_ids().await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use im_core::{IndexEntry, Store, StoreError, StoredInf, VmChanges};
+use im_core::{IndexEntry, Lease, Store, StoreError, StoredInf, VmChanges};
 use im_store::{Dialect, OpenOptions, SqlStore};
 use sqlx::Row;
 use sqlx::sqlite::SqlitePool;
@@ -47,6 +47,38 @@ impl Store for FileStore {
     }
     async fn ping(&self) -> Result<(), StoreError> {
         self.inner.ping().await
+    }
+    async fn version_of(&self, id: &str) -> Result<Option<(i64, bool)>, StoreError> {
+        self.inner.version_of(id).await
+    }
+    async fn take_lease(
+        &self,
+        inf_id: &str,
+        owner: &str,
+        now_ms: i64,
+        until_ms: i64,
+        work: bool,
+    ) -> Result<bool, StoreError> {
+        self.inner
+            .take_lease(inf_id, owner, now_ms, until_ms, work)
+            .await
+    }
+    async fn renew_leases(&self, owner: &str, until_ms: i64) -> Result<u64, StoreError> {
+        self.inner.renew_leases(owner, until_ms).await
+    }
+    async fn release_lease(
+        &self,
+        inf_id: &str,
+        owner: &str,
+        work: Option<bool>,
+    ) -> Result<(), StoreError> {
+        self.inner.release_lease(inf_id, owner, work).await
+    }
+    async fn expired_work(&self, now_ms: i64) -> Result<Vec<Lease>, StoreError> {
+        self.inner.expired_work(now_ms).await
+    }
+    async fn open_operations(&self) -> Result<Vec<String>, StoreError> {
+        self.inner.open_operations().await
     }
 }
 
@@ -176,11 +208,11 @@ async fn a_fresh_database_has_the_latest_schema_and_no_inf_list() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("fresh.db");
     let s = SqlStore::open(&url_of(&path)).await.unwrap();
-    assert_eq!(s.schema_version().await.unwrap(), 2);
+    assert_eq!(s.schema_version().await.unwrap(), 3);
     s.close().await;
     assert_eq!(
         tables(&path).await,
-        ["inf_owners", "infrastructures", "schema_version", "vms"]
+        ["inf_leases", "inf_owners", "infrastructures", "schema_version", "vms"]
     );
 }
 
@@ -237,7 +269,7 @@ async fn a_version_one_database_is_migrated_and_its_owners_indexed() {
     pool.close().await;
 
     let s = SqlStore::open(&url_of(&path)).await.unwrap();
-    assert_eq!(s.schema_version().await.unwrap(), 2);
+    assert_eq!(s.schema_version().await.unwrap(), 3);
     let ids: Vec<String> = s
         .list_owned("alice")
         .await

@@ -256,6 +256,11 @@ options! {
             format!("sqlite://{}", ctx.cwd.join("im-data").join("im.db").display()),
         /// `INF_CACHE_TIME`: seconds an infrastructure stays cached (0: always).
         "INF_CACHE_TIME" => inf_cache_time: i64 = 0,
+        /// `LEASE_SECS` (ours): how long an instance's lease on an
+        /// infrastructure's work lasts without a renewal when several
+        /// instances share a PostgreSQL or MySQL database; a dead instance's
+        /// work is taken over within about this time. 0: a single server.
+        "LEASE_SECS" => lease_secs: i64 = 30,
         /// `USER_DB`: a JSON file of the accepted users (empty: anyone).
         "USER_DB" => user_db: String = String::new(),
         /// `ADMIN_USER`: one `{username, password}` object or a list of them.
@@ -679,6 +684,7 @@ impl Config {
             default_domain: im.default_domain.clone(),
             inf_cache_time: secs(im.inf_cache_time),
             auth,
+            lease_secs: secs(im.lease_secs),
         };
         Ok((settings, warnings))
     }

@@ -40,12 +40,20 @@ pub struct ServeArgs {
     /// `postgres://…`, `mysql://…`.
     #[arg(long, value_name = "URL")]
     db: Option<String>,
+    /// Seconds an instance's lease on an infrastructure's work lasts without
+    /// a renewal, with several instances on one PostgreSQL or MySQL database
+    /// (overrides LEASE_SECS; 0: a single server).
+    #[arg(long, value_name = "SECS")]
+    lease_secs: Option<u32>,
 }
 
 /// Runs the service until a stop signal.
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut cfg = Config::load(args.config.as_deref())?;
     cfg.apply_cli(args.listen.as_deref(), args.db.as_deref())?;
+    if let Some(secs) = args.lease_secs {
+        cfg.im.lease_secs = i64::from(secs);
+    }
     init_logging(&cfg);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -419,6 +419,116 @@ pub async fn reopening_the_database_keeps_everything(open: impl AsyncFn() -> Arc
     s.update(&a, VmChanges::None).await.unwrap();
 }
 
+/// Sixteen instances ask for the same free lease at once: exactly one gets
+/// it; it keeps it while its time runs, loses it to another after.
+pub async fn exactly_one_instance_holds_a_lease(s: Arc<dyn Store>) {
+    let ns = Ns::new();
+    let id = ns.id("lease");
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..16 {
+        let (s, id) = (s.clone(), id.clone());
+        set.spawn(async move {
+            let me = format!("inst-{i}");
+            (me.clone(), s.take_lease(&id, &me, 1_000, 31_000, false).await.unwrap())
+        });
+    }
+    let mut winners = Vec::new();
+    while let Some(r) = set.join_next().await {
+        let (me, won) = r.unwrap();
+        if won {
+            winners.push(me);
+        }
+    }
+    assert_eq!(winners.len(), 1, "{winners:?}");
+    let holder = winners.pop().unwrap();
+    let other = if holder == "inst-0" { "inst-1" } else { "inst-0" };
+    // The holder takes it again (a renewal); nobody else does in time.
+    assert!(s.take_lease(&id, &holder, 2_000, 32_000, false).await.unwrap());
+    assert!(!s.take_lease(&id, other, 31_999, 61_999, false).await.unwrap());
+    // After its end, another instance takes it, and the old holder lost it.
+    assert!(s.take_lease(&id, other, 32_001, 62_001, false).await.unwrap());
+    assert!(!s.take_lease(&id, &holder, 32_002, 62_002, false).await.unwrap());
+    // Released, it is free at once.
+    s.release_lease(&id, other, None).await.unwrap();
+    assert!(s.take_lease(&id, &holder, 32_003, 62_003, false).await.unwrap());
+}
+
+/// A lease marked with open work is listed for takeover once its holder's
+/// time ended (or it was released with the work still open), and no more
+/// once the work is done.
+pub async fn expired_leases_with_open_work_are_listed_for_takeover(s: Arc<dyn Store>) {
+    let ns = Ns::new();
+    let (busy, idle) = (ns.id("busy"), ns.id("idle"));
+    let mine = async |now: i64| -> Vec<String> {
+        s.expired_work(now)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|l| l.inf_id)
+            .filter(|id| ns.owns(id))
+            .collect()
+    };
+    assert!(s.take_lease(&busy, "a", 1_000, 11_000, true).await.unwrap());
+    assert!(s.take_lease(&idle, "a", 1_000, 11_000, false).await.unwrap());
+    assert!(mine(10_999).await.is_empty());
+    assert_eq!(mine(11_001).await, [busy.clone()]);
+    // The heartbeat keeps it.
+    assert_eq!(s.renew_leases("a", 21_000).await.unwrap() >= 2, true);
+    assert!(mine(11_001).await.is_empty());
+    // Taken over by b: b's now.
+    assert!(s.take_lease(&busy, "b", 21_001, 31_001, false).await.unwrap());
+    assert!(mine(31_000).await.is_empty());
+    let listed = s.expired_work(31_002).await.unwrap();
+    let l = listed.iter().find(|l| l.inf_id == busy).unwrap();
+    assert_eq!((l.owner.as_str(), l.until_ms, l.work), ("b", 31_001, true));
+    // Released with the work open: anyone takes it over at once.
+    s.release_lease(&busy, "b", None).await.unwrap();
+    assert_eq!(mine(0).await.len(), 0, "lease_until is 0, not before 0");
+    assert_eq!(mine(1).await, [busy.clone()]);
+    // Done: never listed again.
+    assert!(s.take_lease(&busy, "c", 1, 100, false).await.unwrap());
+    s.release_lease(&busy, "c", Some(false)).await.unwrap();
+    assert!(mine(i64::MAX).await.is_empty());
+    // Renewing is per owner.
+    assert_eq!(s.renew_leases("nobody-has-this-one", 5).await.unwrap(), 0);
+}
+
+/// The cheap version probe sees every write.
+pub async fn the_version_probe_follows_every_write(s: Arc<dyn Store>) {
+    let ns = Ns::new();
+    let mut a = inf(&ns.id("probe"), 1, 1);
+    assert_eq!(s.version_of(&a.id).await.unwrap(), None);
+    s.insert(&a).await.unwrap();
+    assert_eq!(s.version_of(&a.id).await.unwrap(), Some((1, false)));
+    a.version = 2;
+    a.deleted = true;
+    s.update(&a, VmChanges::None).await.unwrap();
+    assert_eq!(s.version_of(&a.id).await.unwrap(), Some((2, true)));
+}
+
+/// Records holding an open operation (`im_op`) are found; others, and
+/// deleted ones, are not.
+pub async fn records_with_an_open_operation_are_found(s: Arc<dyn Store>) {
+    let ns = Ns::new();
+    let mut open = inf(&ns.id("open"), 1, 0);
+    open.data.insert("im_op".into(), json!({"kind": "create"}));
+    let closed = inf(&ns.id("closed"), 1, 0);
+    let mut gone = inf(&ns.id("gone"), 1, 0);
+    gone.data.insert("im_op".into(), json!({"kind": "destroy"}));
+    gone.deleted = true;
+    for i in [&open, &closed, &gone] {
+        s.insert(i).await.unwrap();
+    }
+    let found: Vec<String> = s
+        .open_operations()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|id| ns.owns(id))
+        .collect();
+    assert_eq!(found, [open.id.clone()]);
+}
+
 /// Declares one `#[tokio::test]` per case of the suite, each on a store from
 /// `$open`: an `async fn() -> Option<Arc<dyn Store>>` (`None` skips the case,
 /// for a backend whose test database is not configured).
@@ -500,6 +610,30 @@ macro_rules! store_suite {
         async fn concurrent_writers_with_cas_retries_lose_no_increment() {
             if let Some(s) = $open().await {
                 crate::suite::concurrent_writers_with_cas_retries_lose_no_increment(s).await;
+            }
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn exactly_one_instance_holds_a_lease() {
+            if let Some(s) = $open().await {
+                crate::suite::exactly_one_instance_holds_a_lease(s).await;
+            }
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn expired_leases_with_open_work_are_listed_for_takeover() {
+            if let Some(s) = $open().await {
+                crate::suite::expired_leases_with_open_work_are_listed_for_takeover(s).await;
+            }
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn the_version_probe_follows_every_write() {
+            if let Some(s) = $open().await {
+                crate::suite::the_version_probe_follows_every_write(s).await;
+            }
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn records_with_an_open_operation_are_found() {
+            if let Some(s) = $open().await {
+                crate::suite::records_with_an_open_operation_are_found(s).await;
             }
         }
         #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
