@@ -471,9 +471,9 @@ pub async fn expired_leases_with_open_work_are_listed_for_takeover(s: Arc<dyn St
     assert!(s.take_lease(&busy, "a", 1_000, 11_000, true).await.unwrap());
     assert!(s.take_lease(&idle, "a", 1_000, 11_000, false).await.unwrap());
     assert!(mine(10_999).await.is_empty());
-    assert_eq!(mine(11_001).await, [busy.clone()]);
+    assert_eq!(mine(11_001).await, std::slice::from_ref(&busy));
     // The heartbeat keeps it.
-    assert_eq!(s.renew_leases("a", 21_000).await.unwrap() >= 2, true);
+    assert!(s.renew_leases("a", 21_000).await.unwrap() >= 2);
     assert!(mine(11_001).await.is_empty());
     // Taken over by b: b's now.
     assert!(s.take_lease(&busy, "b", 21_001, 31_001, false).await.unwrap());
@@ -484,7 +484,7 @@ pub async fn expired_leases_with_open_work_are_listed_for_takeover(s: Arc<dyn St
     // Released with the work open: anyone takes it over at once.
     s.release_lease(&busy, "b", None).await.unwrap();
     assert_eq!(mine(0).await.len(), 0, "lease_until is 0, not before 0");
-    assert_eq!(mine(1).await, [busy.clone()]);
+    assert_eq!(mine(1).await, std::slice::from_ref(&busy));
     // Done: never listed again.
     assert!(s.take_lease(&busy, "c", 1, 100, false).await.unwrap());
     s.release_lease(&busy, "c", Some(false)).await.unwrap();
