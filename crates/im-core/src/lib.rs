@@ -17,6 +17,7 @@ mod settings;
 mod state;
 mod store;
 mod time;
+mod tosca;
 
 pub use connector::{CloudConnector, ConnectorFactory, LaunchedVm, VmRef, VmStatus};
 pub use error::ImError;
@@ -27,3 +28,4 @@ pub use settings::{BootMode, Settings};
 pub use state::aggregate;
 pub use store::{IndexEntry, Store, StoreError, StoredInf, StoredVm, VmChanges};
 pub use time::format_datetime;
+pub use tosca::{SharedFetcher, ToscaAdd, ToscaSettings};

@@ -28,8 +28,8 @@ use crate::store::{Store, StoreError, VmChanges};
 pub struct Deployment {
     /// The RADL (converted from TOSCA when `tosca` is set).
     pub radl: Radl,
-    /// The TOSCA template text, when the body was TOSCA.
-    pub tosca: Option<String>,
+    /// The TOSCA template, when the body was TOSCA (`radl` is its conversion).
+    pub tosca: Option<Arc<im_tosca::Tosca>>,
 }
 
 impl Deployment {
@@ -125,6 +125,8 @@ pub struct Manager {
     /// infrastructures share it), by a hash of its items.
     interned: Mutex<Interner<AuthData>>,
     stopping: std::sync::atomic::AtomicBool,
+    /// What the TOSCA converter reads remote documents with.
+    pub(crate) tosca: crate::tosca::ToscaCell,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -168,6 +170,7 @@ impl Manager {
             creds: Mutex::new(HashMap::new()),
             interned: Mutex::new(Interner::default()),
             stopping: std::sync::atomic::AtomicBool::new(false),
+            tosca: Default::default(),
         });
         m.spawn_reconciler();
         Ok(m)
