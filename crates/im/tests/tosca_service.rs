@@ -32,9 +32,14 @@ fn fixture(name: &str) -> String {
 
 /// `im serve` with the fixtures' mirror of remote TOSCA documents.
 fn server() -> Server {
+    server_with("")
+}
+
+/// [`server`] with `im.cfg` lines.
+fn server_with(cfg: &str) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let cfg_path = dir.path().join("im.cfg");
-    std::fs::write(&cfg_path, "[im]\n").unwrap();
+    std::fs::write(&cfg_path, format!("[im]\n{cfg}\n")).unwrap();
     let db = format!("sqlite://{}/im.db", dir.path().display());
     let mirror = format!("{}/{FIXTURES}/remote", env!("CARGO_MANIFEST_DIR"));
     let mut child = Command::new(env!("CARGO_BIN_EXE_im"))
@@ -571,6 +576,69 @@ async fn imports_are_fetched_over_http_once_and_an_import_that_cannot_be_had_is_
         r.body
     );
     assert!(r.body.contains(&url), "{}", r.body);
+}
+
+#[tokio::test]
+async fn an_import_from_a_server_that_never_answers_is_a_400_after_the_download_timeout() {
+    let s = server();
+    // Accepts connections (the backlog) and never answers.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/types.yaml", silent.local_addr().unwrap());
+    let r = post_yaml(&s, "/infrastructures", &importing(&url)).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains(&url), "{}", r.body);
+    assert!(r.body.contains("no answer within 20 s"), "{}", r.body);
+    drop(silent);
+}
+
+const BASE_TEMPLATE: &str = "tosca_definitions_version: tosca_simple_yaml_1_0
+topology_template:
+  inputs:
+    cpus:
+      type: integer
+      default: 1
+  node_templates:
+    vm:
+      type: tosca.nodes.Compute
+      capabilities:
+        host:
+          properties:
+            num_cpus: { get_input: cpus }
+  outputs:
+    cpus:
+      value: { get_input: cpus }
+";
+
+#[tokio::test]
+async fn a_template_file_import_comes_from_the_configured_tosca_repository() {
+    let (base, hits) = type_file_server(BASE_TEMPLATE);
+    let s = server_with(&format!(
+        "OAIPMH_REPO_BASE_IDENTIFIER_URL = {base}/\nOAIPMH_REPO_NAME = r\nOAIPMH_REPO_DESCRIPTION = d"
+    ));
+    let child = "tosca_definitions_version: tosca_simple_yaml_1_0
+imports:
+  - template_file: types.yaml
+topology_template:
+  inputs:
+    cpus: 4
+";
+    let id = create(&s, child).await;
+    assert!(hits.load(Ordering::SeqCst) >= 1);
+    assert_eq!(outputs(&s, &id).await, json!({"cpus": 4}));
+    let radl = get(&s, &format!("/infrastructures/{id}/radl"), None)
+        .await
+        .body;
+    assert!(radl.contains("cpu.count >= 4"), "{radl}");
+    // Only from that repository.
+    let elsewhere = child.replace("types.yaml", "http://127.0.0.1:9/types.yaml");
+    let r = post_yaml(&s, "/infrastructures", &elsewhere).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(
+        r.body
+            .contains("The TOSCA template must be imported from the TOSCA repository"),
+        "{}",
+        r.body
+    );
 }
 
 const SCALABLE: &str = "tosca_definitions_version: tosca_simple_yaml_1_0
