@@ -446,8 +446,8 @@ impl Manager {
         .await
     }
 
-    /// Destroys the live VMs among `targets` (ids that are not there are
-    /// skipped); returns how many went and the cloud errors. With `context`
+    /// Destroys the VMs of `targets` (ids that are not there are skipped);
+    /// returns how many went and the cloud errors. With `context`
     /// and something removed, the infrastructure is contextualized again.
     pub(crate) async fn remove_vms(
         &self,
@@ -459,7 +459,7 @@ impl Manager {
         let mut removed = 0;
         let mut errors = Vec::new();
         for (n, im_id) in targets.iter().enumerate() {
-            let Some(i) = inf.vms.iter().position(|v| v.im_id == *im_id && !v.destroy) else {
+            let Some(i) = inf.vms.iter().position(|v| v.im_id == *im_id) else {
                 continue;
             };
             let vm = &inf.vms[i];

@@ -292,9 +292,14 @@ impl Manager {
                 ..ToscaAdd::default()
             };
             if !conv.removal_list.is_empty() {
-                let (removed, errors) = self
-                    .remove_vms(inf, &conv.removal_list, auth, context)
-                    .await;
+                // Ids of VMs that are gone (or never were) remove nothing.
+                let live: Vec<i64> = conv
+                    .removal_list
+                    .iter()
+                    .copied()
+                    .filter(|id| inf.live_vms().any(|v| v.im_id == *id))
+                    .collect();
+                let (removed, errors) = self.remove_vms(inf, &live, auth, context).await;
                 out.removed = removed;
                 if !errors.is_empty() {
                     return Err(ImError::failed(format!(
