@@ -4,8 +4,11 @@
 
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
-use im_core::Deployment;
+use std::sync::Arc;
+
+use im_core::{Deployment, Manager};
 use im_radl::{parse_radl, parse_radl_json};
+use im_tosca::{ParseOptions, Tosca};
 use serde_json::{Value, json};
 
 use crate::negotiate::{self, media_types, py_list_repr};
@@ -48,8 +51,12 @@ pub fn utf8(bytes: &[u8]) -> Result<&str, String> {
 
 /// A RADL/TOSCA request body by `Content-Type` (`parse_deployment`): empty →
 /// empty RADL (any type); `application/json` → JSON RADL; a YAML type →
-/// TOSCA; `text/plain`, `*/*`, `text/*` (or no type) → RADL text; else 415.
-pub fn deployment(
+/// TOSCA, validated and converted (the template is kept in
+/// [`Deployment::tosca`]); `text/plain`, `*/*`, `text/*` (or no type) → RADL
+/// text; else 415.
+pub async fn deployment(
+    manager: &Manager,
+    vault: Option<&im_auth::VaultSettings>,
     headers: &HeaderMap,
     raw: &[u8],
     accept: &[String],
@@ -75,9 +82,9 @@ pub fn deployment(
     let parsed = if has("application/json") {
         parse_radl_json(text)
     } else if has("text/yaml") {
-        // TOSCA: not supported yet (the TOSCA issue converts it to RADL here and
-        // keeps the template in `Deployment::tosca`).
-        return Err(bad_request("TOSCA is not supported yet".into()));
+        return tosca(manager, vault, headers, text)
+            .await
+            .map_err(bad_request);
     } else if has("text/plain") || has("*/*") || has("text/*") {
         parse_radl(text)
     } else {
@@ -90,6 +97,46 @@ pub fn deployment(
     parsed
         .map(Deployment::radl)
         .map_err(|e| bad_request(e.to_string()))
+}
+
+/// The token of the first `InfrastructureManager` credentials of the
+/// request, which replaces `access_token()` input defaults.
+fn im_token(headers: &HeaderMap, vault: Option<&im_auth::VaultSettings>) -> Option<String> {
+    let value = negotiate::header_text(headers, &header::AUTHORIZATION)?;
+    let auth = im_auth::parse_auth_header(&value)
+        .and_then(|a| a.into_auth_data(vault))
+        .ok()?;
+    auth.im_credentials()
+        .first()
+        .and_then(|c| c.get_non_empty("token"))
+        .map(str::to_string)
+}
+
+/// A TOSCA body: read, validated and converted to RADL as for a create, on a
+/// blocking thread (imports and playbooks may be downloaded).
+async fn tosca(
+    manager: &Manager,
+    vault: Option<&im_auth::VaultSettings>,
+    headers: &HeaderMap,
+    text: &str,
+) -> Result<Deployment, String> {
+    let settings = manager.tosca_settings();
+    let token = im_token(headers, vault);
+    let text = text.to_string();
+    let work = tokio::task::spawn_blocking(move || {
+        let fetcher = settings.fetcher.as_ref();
+        let mut opts = ParseOptions::new(fetcher);
+        opts.tosca_repo = settings.repo.as_deref();
+        opts.access_token = token.as_deref();
+        let tosca = Tosca::parse(&text, &opts).map_err(|e| e.to_string())?;
+        let conv = tosca.to_radl(None, fetcher).map_err(|e| e.to_string())?;
+        Ok(Deployment {
+            radl: conv.radl,
+            tosca: Some(Arc::new(tosca)),
+        })
+    });
+    work.await
+        .map_err(|e| format!("the TOSCA conversion stopped: {e}"))?
 }
 
 /// The body of `POST …/authorization` (`parse_auth`): a JSON object whose

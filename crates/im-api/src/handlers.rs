@@ -15,7 +15,7 @@ use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use im_auth::{AuthData, AuthError};
-use im_core::{ImError, Manager};
+use im_core::{ImError, Manager, ToscaAdd};
 use im_radl::{Radl, radl_to_json};
 use serde_json::{Value, json};
 
@@ -117,6 +117,13 @@ impl Ctx<'_> {
                 &self.accept,
             )),
         }
+    }
+
+    /// A RADL/TOSCA body ([`body::deployment`]).
+    // `&mut`: a `Ctx` is `Send` but not `Sync` (its body).
+    async fn deployment(&mut self, raw: &[u8]) -> Result<im_core::Deployment, Response> {
+        let vault = self.state.config.vault.as_ref();
+        body::deployment(&self.state.manager, vault, &self.headers, raw, &self.accept).await
     }
 
     fn uri(&self, path: &str) -> String {
@@ -361,7 +368,7 @@ async fn list(cx: &mut Ctx<'_>) -> Answer {
 async fn create(cx: &mut Ctx<'_>) -> Answer {
     let route = Route::Create;
     let raw = cx.read_body().await?;
-    let d = body::deployment(&cx.headers, &raw, &cx.accept)?;
+    let d = cx.deployment(&raw).await?;
     let pending = cx.auth()?;
     let mut c = Checks::default();
     let async_call = c.bool(&cx.query, "async", false);
@@ -555,7 +562,7 @@ async fn inf_prop(cx: &mut Ctx<'_>, id: &str, prop: &str) -> Answer {
 async fn add(cx: &mut Ctx<'_>, id: &str) -> Answer {
     let route = Route::Add;
     let raw = cx.read_body().await?;
-    let d = body::deployment(&cx.headers, &raw, &cx.accept)?;
+    let d = cx.deployment(&raw).await?;
     let pending = cx.auth()?;
     let mut c = Checks::default();
     let context = c.bool(&cx.query, "context", true);
@@ -563,11 +570,34 @@ async fn add(cx: &mut Ctx<'_>, id: &str) -> Answer {
     let a = pending.get(route, &cx.accept)?;
     negotiate_first(route, &cx.accept, "text/uri-list")?;
     let (m, inf) = (cx.manager(), id.to_string());
-    let vms = run(cx.state, async move {
-        m.add_resource(&inf, d, &a, context).await
+    let res = run(cx.state, async move {
+        match d.tosca {
+            Some(t) => m.add_resource_tosca(&inf, t, &a, context).await,
+            None => m
+                .add_resource(&inf, d, &a, context)
+                .await
+                .map(|added| ToscaAdd {
+                    added,
+                    ..ToscaAdd::default()
+                }),
+        }
     })
     .await
     .map_err(|f| answer(route, &f, &cx.accept))?;
+    if res.added.is_empty() && res.removed != res.removal_list.len() {
+        // The reference's raw 404 (no prefix), its list in Python's repr.
+        let ids: Vec<String> = res.removal_list.iter().map(i64::to_string).collect();
+        return Err(negotiate::error(
+            StatusCode::NOT_FOUND,
+            &format!(
+                "Error deleting resources [{}] (removed {})",
+                ids.join(", "),
+                res.removed
+            ),
+            &cx.accept,
+        ));
+    }
+    let vms = res.added;
     let uris = vms
         .iter()
         .map(|v| cx.uri(&format!("infrastructures/{id}/vms/{v}")))
@@ -580,7 +610,7 @@ async fn add(cx: &mut Ctx<'_>, id: &str) -> Answer {
 async fn reconfigure(cx: &mut Ctx<'_>, id: &str) -> Answer {
     let route = Route::Reconfigure;
     let raw = cx.read_body().await?;
-    let d = body::deployment(&cx.headers, &raw, &cx.accept)?;
+    let d = cx.deployment(&raw).await?;
     let a = cx.auth()?.get(route, &cx.accept)?;
     let vm_list = cx
         .query
@@ -690,7 +720,7 @@ async fn remove(cx: &mut Ctx<'_>, id: &str, vm: &str) -> Answer {
 async fn alter(cx: &mut Ctx<'_>, id: &str, vm: &str) -> Answer {
     let route = Route::Alter;
     let raw = cx.read_body().await?;
-    let d = body::deployment(&cx.headers, &raw, &cx.accept)?;
+    let d = cx.deployment(&raw).await?;
     let a = cx.auth()?.get(route, &cx.accept)?;
     negotiate_first(route, &cx.accept, "text/plain")?;
     let (m, inf, vm) = (cx.manager(), id.to_string(), vm.to_string());

@@ -413,7 +413,7 @@ fn operations() -> Vec<(&'static str, &'static str, &'static str, Op)> {
             "post",
             "add_resource",
             op(
-                "Add VMs to an infrastructure",
+                "Add VMs to an infrastructure; a TOSCA template is merged into the stored one and scales it to its counts (VMs removed first; 404 `Error deleting resources [ids] (removed n)` when nothing was added and fewer VMs went than asked; a reconfiguration when nothing changed)",
                 "Infrastructures",
                 vec![inf(), flag("context", true, "Contextualize afterwards")],
                 Some(deployment_body(false)),

@@ -17,6 +17,7 @@ mod settings;
 mod state;
 mod store;
 mod time;
+mod tosca;
 mod work;
 
 pub use connector::{CloudConnector, ConnectorFactory, LaunchedVm, VmRef, VmStatus};
@@ -28,3 +29,4 @@ pub use settings::{BootMode, Settings};
 pub use state::aggregate;
 pub use store::{IndexEntry, Lease, Store, StoreError, StoredInf, StoredVm, VmChanges};
 pub use time::format_datetime;
+pub use tosca::{SharedFetcher, ToscaAdd, ToscaSettings};

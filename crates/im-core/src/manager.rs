@@ -28,8 +28,8 @@ use crate::store::{Store, StoreError, VmChanges};
 pub struct Deployment {
     /// The RADL (converted from TOSCA when `tosca` is set).
     pub radl: Radl,
-    /// The TOSCA template text, when the body was TOSCA.
-    pub tosca: Option<String>,
+    /// The TOSCA template, when the body was TOSCA (`radl` is its conversion).
+    pub tosca: Option<Arc<im_tosca::Tosca>>,
 }
 
 impl Deployment {
@@ -127,6 +127,8 @@ pub struct Manager {
     stopping: std::sync::atomic::AtomicBool,
     /// Leases and operations of this instance.
     pub(crate) work: crate::work::Work,
+    /// What the TOSCA converter reads remote documents with.
+    pub(crate) tosca: crate::tosca::ToscaCell,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -179,6 +181,7 @@ impl Manager {
             interned: Mutex::new(Interner::default()),
             stopping: std::sync::atomic::AtomicBool::new(false),
             work,
+            tosca: Default::default(),
         });
         m.spawn_reconciler();
         m.spawn_work();

@@ -65,14 +65,12 @@ impl Manager {
         d.radl.check()?;
         let id = uuid::Uuid::now_v1(&node_id()).to_string();
         let mut inf = Infrastructure::new(id.clone(), users);
-        if let Some(t) = &d.tosca {
-            inf.extra_info.insert("TOSCA".into(), json!(t));
-        }
+        let radl = crate::tosca::create_radl(self, &mut inf, &d).await?;
         // The record of the operation goes with the infrastructure's first
         // write; an asynchronous create keeps what it needs to be launched by
         // another instance (or the next start) if this one dies first.
         let extra = if async_call {
-            vec![("async", json!(true)), ("radl", json!(d.radl.to_string()))]
+            vec![("async", json!(true)), ("radl", json!(radl.to_string()))]
         } else {
             Vec::new()
         };
@@ -103,7 +101,7 @@ impl Manager {
                 let _running = me.running_guard(&id2);
                 let res = {
                     let _op = slot.op.lock().await;
-                    me.deploy_locked(&slot, d.radl, &auth, false).await
+                    me.deploy_locked(&slot, radl, &auth, false).await
                 };
                 if let Err(e) = &res {
                     tracing::warn!(inf = %id2, "asynchronous create failed: {e}");
@@ -114,7 +112,7 @@ impl Manager {
         }
         let res = {
             let _op = slot.op.lock().await;
-            self.deploy_locked(&slot, d.radl, auth, true).await
+            self.deploy_locked(&slot, radl, auth, true).await
         };
         self.release_lease(&id, slot.get().op.is_none()).await;
         drop(running);
@@ -246,7 +244,7 @@ impl Manager {
     }
 
     /// Runs `f` on a copy of the infrastructure under its lock and commits it.
-    async fn mutate<T>(
+    pub(crate) async fn mutate<T>(
         &self,
         id: &str,
         users: &[ImUser],
@@ -260,7 +258,7 @@ impl Manager {
     /// gives its operation record, written before `f` runs and cleared by
     /// the write of `f`'s result (see `crate::work`). On a shared database
     /// the infrastructure's lease is held throughout.
-    async fn mutate_op<T>(
+    pub(crate) async fn mutate_op<T>(
         &self,
         id: &str,
         users: &[ImUser],
@@ -466,9 +464,9 @@ impl Manager {
         let inf = self.read(id, auth).await?;
         Ok(inf
             .extra_info
-            .get("TOSCA")
+            .get(crate::tosca::TOSCA_KEY)
             .and_then(Value::as_str)
-            .map(str::to_string))
+            .map(crate::tosca::sorted_yaml))
     }
 
     /// `GET …/state`: the aggregated state and each VM's.
@@ -486,13 +484,6 @@ impl Manager {
                 })
                 .collect(),
         })
-    }
-
-    /// `GET …/outputs`: the TOSCA outputs (`None` when not created from
-    /// TOSCA; their evaluation comes with the TOSCA issue).
-    pub async fn get_outputs(&self, id: &str, auth: &AuthData) -> Result<Option<Value>, ImError> {
-        let inf = self.read(id, auth).await?;
-        Ok(inf.extra_info.contains_key("TOSCA").then(|| json!({})))
     }
 
     /// `GET …/data[?delete]`: the export document; with `delete` the
@@ -557,6 +548,9 @@ impl Manager {
         auth: &AuthData,
         context: bool,
     ) -> Result<Vec<i64>, ImError> {
+        if let Some(t) = d.tosca {
+            return Ok(self.add_resource_tosca(id, t, auth, context).await?.added);
+        }
         self.check_boot_mode(false)?;
         let users = self.check_auth(auth).await?;
         self.remember_creds(id, auth);
@@ -565,12 +559,7 @@ impl Manager {
             &users,
             VmChanges::All,
             |_| Ok(Some(crate::work::op_record(self, "add", None, &[]))),
-            async |inf| {
-                if let Some(t) = d.tosca {
-                    inf.extra_info.insert("TOSCA".into(), json!(t));
-                }
-                self.add_resource_to(inf, d.radl, auth, context).await
-            },
+            async |inf| self.add_resource_to(inf, d.radl, auth, context).await,
         )
         .await
     }
@@ -607,38 +596,7 @@ impl Manager {
                 for v in vm_list.split(',') {
                     targets.push(find_vm(inf, v)?.im_id);
                 }
-                let mut removed = 0;
-                let mut errors = Vec::new();
-                for (n, im_id) in targets.iter().enumerate() {
-                    let Some(i) = inf.vms.iter().position(|v| v.im_id == *im_id) else {
-                        continue;
-                    };
-                    let vm = &inf.vms[i];
-                    let res = if vm.cloud_id.is_none() {
-                        Ok(())
-                    } else {
-                        let same_cloud_left = inf.live_vms().any(|o| {
-                            !targets.contains(&o.im_id)
-                                && o.cloud.type_ == vm.cloud.type_
-                                && o.cloud.server == vm.cloud.server
-                        });
-                        let last = !same_cloud_left && n + 1 == targets.len();
-                        match self.vm_connector(vm, auth) {
-                            Ok(c) => c.finalize(&vm_ref(&inf.id, vm), last, auth).await,
-                            Err(e) => Err(e.to_string()),
-                        }
-                    };
-                    match res {
-                        Ok(()) => {
-                            inf.vms[i].destroy = true;
-                            removed += 1;
-                        }
-                        Err(e) => errors.push(e),
-                    }
-                }
-                if context && removed > 0 {
-                    self.contextualize(inf, None);
-                }
+                let (removed, errors) = self.remove_vms(inf, &targets, auth, context).await;
                 if !errors.is_empty() {
                     return Err(ImError::failed(format!(
                         "Error removing resources: {errors:?}"
@@ -648,6 +606,51 @@ impl Manager {
             },
         )
         .await
+    }
+
+    /// Destroys the VMs of `targets` (ids that are not there are skipped);
+    /// returns how many went and the cloud errors. With `context`
+    /// and something removed, the infrastructure is contextualized again.
+    pub(crate) async fn remove_vms(
+        &self,
+        inf: &mut Infrastructure,
+        targets: &[i64],
+        auth: &AuthData,
+        context: bool,
+    ) -> (usize, Vec<String>) {
+        let mut removed = 0;
+        let mut errors = Vec::new();
+        for (n, im_id) in targets.iter().enumerate() {
+            let Some(i) = inf.vms.iter().position(|v| v.im_id == *im_id) else {
+                continue;
+            };
+            let vm = &inf.vms[i];
+            let res = if vm.cloud_id.is_none() {
+                Ok(())
+            } else {
+                let same_cloud_left = inf.live_vms().any(|o| {
+                    !targets.contains(&o.im_id)
+                        && o.cloud.type_ == vm.cloud.type_
+                        && o.cloud.server == vm.cloud.server
+                });
+                let last = !same_cloud_left && n + 1 == targets.len();
+                match self.vm_connector(vm, auth) {
+                    Ok(c) => c.finalize(&vm_ref(&inf.id, vm), last, auth).await,
+                    Err(e) => Err(e.to_string()),
+                }
+            };
+            match res {
+                Ok(()) => {
+                    inf.vms[i].destroy = true;
+                    removed += 1;
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+        if context && removed > 0 {
+            self.contextualize(inf, None);
+        }
+        (removed, errors)
     }
 
     /// `PUT …/reconfigure`: new recipes and credentials, then contextualize.

@@ -202,6 +202,14 @@ impl Tosca {
         Tosca::parse(text, &opts)
     }
 
+    /// The same document under another id (the service derives it from the
+    /// infrastructure's, so that Kubernetes system names stay the same for
+    /// the life of the infrastructure without storing anything more).
+    pub fn with_id(mut self, id: &str) -> Tosca {
+        self.id = id.to_string();
+        self
+    }
+
     /// The document's id.
     pub fn id(&self) -> &str {
         &self.id

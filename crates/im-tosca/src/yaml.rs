@@ -505,12 +505,53 @@ pub fn parse(text: &str) -> Result<(Value, Spans), YamlError> {
         Ok(tree) => Ok(split(tree, text)),
         Err(e) => {
             let loc = e.location();
+            let (line, column) = (loc.map(|l| l.line()), loc.map(|l| l.column()));
             Err(YamlError {
-                message: e.to_string(),
-                line: loc.map(|l| l.line()),
-                column: loc.map(|l| l.column()),
+                message: pyyaml_words(&e.to_string(), text, line, column),
+                line,
+                column,
             })
         }
+    }
+}
+
+/// A syntax error in PyYAML's words where the two parsers agree on what is
+/// wrong (clients match on the start of the reference's message, e.g. `while
+/// parsing a flow node` for an unclosed `[`); the location is given apart.
+fn pyyaml_words(message: &str, text: &str, line: Option<u64>, column: Option<u64>) -> String {
+    // The location is reported once, by the caller.
+    let mut message = message.to_string();
+    if let (Some(l), Some(c)) = (line, column) {
+        let suffix = format!(" at line {l}, column {c}");
+        if let Some(stripped) = message.strip_suffix(&suffix) {
+            message = stripped.to_string();
+        }
+    }
+    let lower = message.to_ascii_lowercase();
+    let flow = if lower.contains("'{'") || lower.contains("brace") || lower.contains("mapping") {
+        Some(("{", "mapping", "',' or '}'"))
+    } else if lower.contains("bracket") || lower.contains("sequence") {
+        Some(("[", "sequence", "',' or ']'"))
+    } else {
+        None
+    };
+    let unclosed =
+        lower.contains("unclosed") || lower.contains("unterminated") || lower.contains("end of");
+    match flow {
+        Some((open, kind, expected)) if unclosed => {
+            // Nothing after the opening character: PyYAML wanted a node there.
+            let rest = text.rfind(open).map_or("", |i| &text[i + 1..]);
+            let nothing_after = rest
+                .lines()
+                .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'));
+            if nothing_after {
+                "while parsing a flow node\nexpected the node content, but found '<stream end>'"
+                    .to_string()
+            } else {
+                format!("while parsing a flow {kind}\nexpected {expected}, but got '<stream end>'")
+            }
+        }
+        _ => message,
     }
 }
 
@@ -720,5 +761,26 @@ mod tests {
     fn python_json_uses_python_separators() {
         let v = parse_value("{a: [1, 'x'], b: \"é\"}").unwrap();
         assert_eq!(v.py_json(), "{\"a\": [1, \"x\"], \"b\": \"\\u00e9\"}");
+    }
+}
+
+#[cfg(test)]
+mod pyyaml_words_tests {
+    use super::*;
+
+    #[test]
+    fn syntax_errors_read_as_pyyaml_words_them() {
+        for (text, start) in [
+            ("foo: [", "while parsing a flow node"),
+            ("foo: [a, b", "while parsing a flow sequence"),
+            ("foo: {a: 1", "while parsing a flow mapping"),
+        ] {
+            let e = parse(text).expect_err(text);
+            assert!(e.message.starts_with(start), "{text}: {}", e.message);
+            assert!(!e.message.contains(" at line "), "{}", e.message);
+            assert_eq!(e.line, Some(1), "{text}");
+        }
+        let e = parse("a: b: c").expect_err("bad");
+        assert!(!e.message.contains(" at line "), "{}", e.message);
     }
 }

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 mod client;
 mod cmd;
 mod config;
+mod fetch;
 mod oidc;
 mod serve;
 

@@ -45,6 +45,10 @@ pub struct ServeArgs {
     /// (overrides LEASE_SECS; 0: a single server).
     #[arg(long, value_name = "SECS")]
     lease_secs: Option<u32>,
+    /// Serve the remote documents of TOSCA templates (`https://HOST/PATH`)
+    /// from `DIR/HOST/PATH` when there, before downloading them.
+    #[arg(long, value_name = "DIR")]
+    tosca_mirror: Option<PathBuf>,
 }
 
 /// Runs the service until a stop signal.
@@ -59,7 +63,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let result = runtime.block_on(serve(cfg));
+    let result = runtime.block_on(serve(cfg, args.tosca_mirror));
     // Blocking work still running (a stuck cloud call) does not hold the exit.
     runtime.shutdown_timeout(Duration::from_secs(1));
     result
@@ -79,7 +83,7 @@ fn init_logging(cfg: &Config) {
         .init();
 }
 
-async fn serve(cfg: Config) -> anyhow::Result<ExitCode> {
+async fn serve(cfg: Config, tosca_mirror: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     // What to log once the listening line is out (it is the first line).
     let mut warnings = cfg.warnings.clone();
     let (settings, more) = cfg.settings()?;
@@ -141,6 +145,11 @@ async fn serve(cfg: Config) -> anyhow::Result<ExitCode> {
         Ok(m) => m,
         Err(e) => return Ok(fatal(&format!("cannot read the database {db}: {e}"))),
     };
+    manager.set_tosca_settings(crate::fetch::tosca_settings(
+        tokio::runtime::Handle::current(),
+        tosca_mirror,
+        cfg.im.oaipmh_repo_base_identifier_url.clone(),
+    )?);
     let app =
         im_api::router(manager.clone(), api).into_make_service_with_connect_info::<SocketAddr>();
     let stops = stop_signals()?;

@@ -1,6 +1,7 @@
 //! The conformance checklist of spec/rest-api.md §11 against the real server
 //! (`im serve` on a loopback port, SQLite). Item numbers are the checklist's.
-//! TOSCA items (146–147) wait for the TOSCA issue; OIDC issuer checks (27)
+//! TOSCA items (146–147) are in tosca_service.rs (they need the fixtures'
+//! mirror of remote documents); OIDC issuer checks (27)
 //! need an issuer and are covered by im-auth's tests.
 
 #![allow(clippy::unwrap_used)] // a panic is the failure report

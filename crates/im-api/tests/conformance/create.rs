@@ -525,7 +525,7 @@ async fn a_body_that_is_not_utf8_is_a_400_instead_of_the_references_500() {
 }
 
 #[tokio::test]
-async fn a_tosca_body_is_refused_until_tosca_is_supported() {
+async fn a_body_of_any_yaml_type_is_tosca() {
     let app = app().await;
     for ct in ["text/yaml", "text/x-yaml", "application/yaml"] {
         let r = app
@@ -535,14 +535,21 @@ async fn a_tosca_body_is_refused_until_tosca_is_supported() {
             .body("tosca_definitions_version: tosca_simple_yaml_1_0\n")
             .send()
             .await;
-        assert_eq!(
-            r.triple(),
-            (
-                400,
-                TEXT,
-                "Error parsing request body: TOSCA is not supported yet"
+        assert_eq!(r.triple().0, 200, "{ct}");
+        let r = app
+            .post("/infrastructures")
+            .auth(A)
+            .ctype(ct)
+            .body("foo: [")
+            .send()
+            .await;
+        let (status, ty, body) = r.triple();
+        assert_eq!((status, ty), (400, TEXT), "{ct}");
+        assert!(
+            body.starts_with(
+                "Error parsing request body: Error parsing TOSCA template: while parsing a flow node"
             ),
-            "{ct}"
+            "{ct}: {body}"
         );
     }
 }
