@@ -22,6 +22,7 @@
 
 mod adopt;
 mod dialect;
+mod lease_view;
 mod secrets;
 mod sql;
 mod url;
