@@ -167,7 +167,7 @@ fn write_gauge(out: &mut String, name: &str, help: &str, values: &BTreeMap<Strin
     let _ = writeln!(out, "# TYPE {name} gauge");
     for (state, n) in values {
         // States are the reference's fixed words; escape anyway.
-        let state = state.replace('\\', "\\\\").replace('"', "\\\"");
+        let state = label(state);
         let _ = writeln!(out, "{name}{{state=\"{state}\"}} {n}");
     }
 }
@@ -204,12 +204,51 @@ pub(crate) async fn metrics(metrics: &Metrics, manager: &Manager) -> Response {
     );
     out.push_str("# TYPE im_infrastructures_unreadable gauge\n");
     let _ = writeln!(out, "im_infrastructures_unreadable {}", g.unreadable);
+    write_leases(&mut out, manager).await;
     let mut r = Response::new(Body::from(out));
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
     );
     r
+}
+
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// Live leases per instance (servers sharing a database): who runs the
+/// background work of how many infrastructures. Nothing when the store has
+/// no leases.
+async fn write_leases(out: &mut String, manager: &Manager) {
+    let owners = match tokio::time::timeout(DB_TIMEOUT, manager.store().lease_owners()).await {
+        Ok(Ok(o)) => o,
+        Ok(Err(e)) => {
+            tracing::warn!("/metrics: cannot count the leases: {e}");
+            return;
+        }
+        Err(_) => return,
+    };
+    out.push_str("# HELP im_leases_held Infrastructures whose background work an instance holds the live lease of.\n");
+    out.push_str("# TYPE im_leases_held gauge\n");
+    for (owner, held, _) in &owners {
+        let _ = writeln!(
+            out,
+            "im_leases_held{{instance=\"{}\"}} {held}",
+            label(owner)
+        );
+    }
+    out.push_str("# HELP im_leases_open_work Of those, the ones with an operation in progress.\n");
+    out.push_str("# TYPE im_leases_open_work gauge\n");
+    for (owner, _, work) in &owners {
+        let _ = writeln!(
+            out,
+            "im_leases_open_work{{instance=\"{}\"}} {work}",
+            label(owner)
+        );
+    }
 }
 
 /// `GET /health`: 200 `{"status": "ok"}` when the database answers, else

@@ -816,7 +816,7 @@ fn operations() -> Vec<(&'static str, &'static str, &'static str, Op)> {
             "get",
             "get_metrics",
             public(
-                "Prometheus metrics (text exposition 0.0.4; not in the reference): im_http_requests_total, im_http_request_duration_seconds, im_infrastructures, im_vms, im_database_up",
+                "Prometheus metrics (text exposition 0.0.4; not in the reference): im_http_requests_total, im_http_request_duration_seconds, im_infrastructures, im_vms, im_database_up, im_leases_held and im_leases_open_work (per instance, when servers share a database)",
                 vec![],
                 responses(
                     "The metrics",

@@ -78,6 +78,13 @@ pub enum VmChanges<'a> {
 /// between tasks and, for PostgreSQL/MySQL, between processes.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
+    /// Live leases by holding instance, for the metrics: (instance id,
+    /// infrastructures whose lease it holds, of which with an open
+    /// operation). Empty for a store without leases.
+    async fn lease_owners(&self) -> Result<Vec<(String, i64, i64)>, StoreError> {
+        Ok(Vec::new())
+    }
+
     /// Every infrastructure that is not deleted: id, owners, creation time,
     /// newest first. Used at start-up and for listing; never loads bodies.
     async fn load_index(&self) -> Result<Vec<IndexEntry>, StoreError>;

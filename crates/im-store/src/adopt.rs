@@ -94,32 +94,43 @@ pub(crate) async fn adopt(store: &SqlStore) -> Result<Adoption, StoreError> {
         .map(|r| r.try_get::<String, _>("id"))
         .collect::<Result<_, _>>()
         .map_err(|e| db_err("cannot list our infrastructures", e))?;
-    // The reference's columns are INTEGER/TEXT: read them as 64-bit and text
-    // on every engine. Oldest first (SQLite rowid, MySQL's `rowid` column),
-    // as the Python IM inserted them.
-    let sql = match store.dialect() {
-        Dialect::MySql => {
-            "SELECT id, CAST(COALESCE(deleted, 0) AS SIGNED) AS deleted, data \
-             FROM inf_list ORDER BY rowid"
-        }
-        Dialect::Sqlite => {
-            "SELECT id, CAST(COALESCE(deleted, 0) AS INTEGER) AS deleted, data \
-             FROM inf_list ORDER BY rowid"
-        }
-        Dialect::Postgres => {
-            "SELECT id, CAST(COALESCE(deleted, 0) AS BIGINT) AS deleted, data FROM inf_list"
-        }
+    // Ids first (cheap at every start once adopted), the documents of the
+    // new ones only. Oldest first (SQLite rowid, MySQL's `rowid` column), as
+    // the Python IM saved them.
+    let ids_sql = match store.dialect() {
+        Dialect::MySql | Dialect::Sqlite => "SELECT id FROM inf_list ORDER BY rowid",
+        Dialect::Postgres => "SELECT id FROM inf_list",
     };
-    let rows = sqlx::query(sql_str(sql.to_string()))
+    let ids: Vec<String> = sqlx::query(ids_sql)
         .fetch_all(store.pool())
         .await
-        .map_err(|e| db_err("cannot read the reference's inf_list table", e))?;
-    for r in &rows {
-        let id: String = r.try_get("id").map_err(|e| db_err("inf_list.id", e))?;
+        .map_err(|e| db_err("cannot read the reference's inf_list table", e))?
+        .iter()
+        .map(|r| r.try_get::<String, _>("id"))
+        .collect::<Result<_, _>>()
+        .map_err(|e| db_err("inf_list.id", e))?;
+    // The reference's columns are INTEGER/TEXT: read them as 64-bit and text
+    // on every engine.
+    let int = match store.dialect() {
+        Dialect::MySql => "SIGNED",
+        Dialect::Sqlite | Dialect::Postgres => "BIGINT",
+    };
+    let one = sql_str(store.dialect().sql(&format!(
+        "SELECT CAST(COALESCE(deleted, 0) AS {int}) AS deleted, data FROM inf_list WHERE id = ?"
+    )));
+    for id in ids {
         if ours.contains(&id) {
             report.known += 1;
             continue;
         }
+        let Some(r) = sqlx::query(one.clone())
+            .bind(&id)
+            .fetch_optional(store.pool())
+            .await
+            .map_err(|e| db_err("cannot read the reference's inf_list table", e))?
+        else {
+            continue;
+        };
         let deleted: i64 = r
             .try_get("deleted")
             .map_err(|e| db_err("inf_list.deleted", e))?;

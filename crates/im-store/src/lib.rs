@@ -23,6 +23,7 @@
 mod adopt;
 mod dialect;
 mod lease;
+mod lease_view;
 mod secrets;
 mod sql;
 mod url;

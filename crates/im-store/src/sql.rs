@@ -967,6 +967,10 @@ impl SqlStore {
 
 #[async_trait]
 impl Store for SqlStore {
+    async fn lease_owners(&self) -> Result<Vec<(String, i64, i64)>, StoreError> {
+        crate::lease_view::lease_owners(self).await
+    }
+
     async fn load_index(&self) -> Result<Vec<IndexEntry>, StoreError> {
         let rows = sqlx::query(self.q.load_index.clone())
             .fetch_all(&self.pool)

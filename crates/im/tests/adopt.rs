@@ -283,7 +283,7 @@ async fn adoption_case(py: &Path, ref_db: &str, our_db: &str, cwd: &Path) {
         .iter()
         .map(|u| u.rsplit('/').next().unwrap().to_string())
         .collect();
-    assert_eq!(ids, std::slice::from_ref(&stopped));
+    assert_eq!(ids, [stopped]);
     let (status, _) = get_json(
         &s.base,
         &format!("/infrastructures/{running}/state"),

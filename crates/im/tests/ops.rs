@@ -520,3 +520,45 @@ async fn a_database_in_clear_is_encrypted_at_the_first_start_with_a_key() {
     assert!(!contains(&bytes, "opspass-Zr81x"));
     assert!(!contains(&bytes, "opsuser-7Q2"));
 }
+
+#[tokio::test]
+async fn lease_ownership_is_reported_per_instance_from_the_lease_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("im.db");
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let (live, dead) = (now_ms + 3_600_000, now_ms - 3_600_000);
+    // The lease table as the servers sharing a database keep it (schema 3).
+    let sql = format!(
+        "CREATE TABLE inf_leases (inf_id TEXT PRIMARY KEY, owner TEXT NOT NULL, \
+         lease_until INTEGER NOT NULL, work INTEGER NOT NULL);
+         INSERT INTO inf_leases VALUES ('x1', 'i-a', {live}, 1), ('x2', 'i-a', {live}, 0), \
+         ('x3', 'i-b', {dead}, 1), ('x4', '', {live}, 0), ('x5', 'i-c', {live}, 0);"
+    );
+    let out = Command::new("sqlite3")
+        .arg(&file)
+        .arg(sql)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let db = sqlite_url(&dir);
+    let s = start(dir, &db, &[]).unwrap().server;
+    let m = metrics(&s.base).await;
+    assert_eq!(sample(&m, r#"im_leases_held{instance="i-a"}"#), 2.0, "{m}");
+    assert_eq!(
+        sample(&m, r#"im_leases_open_work{instance="i-a"}"#),
+        1.0,
+        "{m}"
+    );
+    assert_eq!(sample(&m, r#"im_leases_held{instance="i-c"}"#), 1.0, "{m}");
+    assert_eq!(
+        sample(&m, r#"im_leases_open_work{instance="i-c"}"#),
+        0.0,
+        "{m}"
+    );
+    // An expired lease and a released one belong to nobody.
+    assert!(!m.contains("i-b"), "{m}");
+    assert_eq!(total(&m, "im_leases_held"), 3.0, "{m}");
+}
