@@ -72,10 +72,7 @@ impl Manager {
         // write; an asynchronous create keeps what it needs to be launched by
         // another instance (or the next start) if this one dies first.
         let extra = if async_call {
-            vec![
-                ("async", json!(true)),
-                ("radl", json!(d.radl.to_string())),
-            ]
+            vec![("async", json!(true)), ("radl", json!(d.radl.to_string()))]
         } else {
             Vec::new()
         };
@@ -569,11 +566,12 @@ impl Manager {
             VmChanges::All,
             |_| Ok(Some(crate::work::op_record(self, "add", None, &[]))),
             async |inf| {
-            if let Some(t) = d.tosca {
-                inf.extra_info.insert("TOSCA".into(), json!(t));
-            }
-            self.add_resource_to(inf, d.radl, auth, context).await
-        })
+                if let Some(t) = d.tosca {
+                    inf.extra_info.insert("TOSCA".into(), json!(t));
+                }
+                self.add_resource_to(inf, d.radl, auth, context).await
+            },
+        )
         .await
     }
 
@@ -604,50 +602,51 @@ impl Manager {
                 )))
             },
             async |inf| {
-            let mut targets = Vec::new();
-            // An empty item (`0,`) is an invalid id, as in the reference.
-            for v in vm_list.split(',') {
-                targets.push(find_vm(inf, v)?.im_id);
-            }
-            let mut removed = 0;
-            let mut errors = Vec::new();
-            for (n, im_id) in targets.iter().enumerate() {
-                let Some(i) = inf.vms.iter().position(|v| v.im_id == *im_id) else {
-                    continue;
-                };
-                let vm = &inf.vms[i];
-                let res = if vm.cloud_id.is_none() {
-                    Ok(())
-                } else {
-                    let same_cloud_left = inf.live_vms().any(|o| {
-                        !targets.contains(&o.im_id)
-                            && o.cloud.type_ == vm.cloud.type_
-                            && o.cloud.server == vm.cloud.server
-                    });
-                    let last = !same_cloud_left && n + 1 == targets.len();
-                    match self.vm_connector(vm, auth) {
-                        Ok(c) => c.finalize(&vm_ref(&inf.id, vm), last, auth).await,
-                        Err(e) => Err(e.to_string()),
-                    }
-                };
-                match res {
-                    Ok(()) => {
-                        inf.vms[i].destroy = true;
-                        removed += 1;
-                    }
-                    Err(e) => errors.push(e),
+                let mut targets = Vec::new();
+                // An empty item (`0,`) is an invalid id, as in the reference.
+                for v in vm_list.split(',') {
+                    targets.push(find_vm(inf, v)?.im_id);
                 }
-            }
-            if context && removed > 0 {
-                self.contextualize(inf, None);
-            }
-            if !errors.is_empty() {
-                return Err(ImError::failed(format!(
-                    "Error removing resources: {errors:?}"
-                )));
-            }
-            Ok(removed)
-        })
+                let mut removed = 0;
+                let mut errors = Vec::new();
+                for (n, im_id) in targets.iter().enumerate() {
+                    let Some(i) = inf.vms.iter().position(|v| v.im_id == *im_id) else {
+                        continue;
+                    };
+                    let vm = &inf.vms[i];
+                    let res = if vm.cloud_id.is_none() {
+                        Ok(())
+                    } else {
+                        let same_cloud_left = inf.live_vms().any(|o| {
+                            !targets.contains(&o.im_id)
+                                && o.cloud.type_ == vm.cloud.type_
+                                && o.cloud.server == vm.cloud.server
+                        });
+                        let last = !same_cloud_left && n + 1 == targets.len();
+                        match self.vm_connector(vm, auth) {
+                            Ok(c) => c.finalize(&vm_ref(&inf.id, vm), last, auth).await,
+                            Err(e) => Err(e.to_string()),
+                        }
+                    };
+                    match res {
+                        Ok(()) => {
+                            inf.vms[i].destroy = true;
+                            removed += 1;
+                        }
+                        Err(e) => errors.push(e),
+                    }
+                }
+                if context && removed > 0 {
+                    self.contextualize(inf, None);
+                }
+                if !errors.is_empty() {
+                    return Err(ImError::failed(format!(
+                        "Error removing resources: {errors:?}"
+                    )));
+                }
+                Ok(removed)
+            },
+        )
         .await
     }
 
@@ -726,21 +725,22 @@ impl Manager {
             VmChanges::All,
             |_| Ok(Some(crate::work::op_record(self, op.name(), None, &[]))),
             async |inf| {
-            let mut errors = Vec::new();
-            for i in 0..inf.vms.len() {
-                if inf.vms[i].destroy || inf.vms[i].cloud_id.is_none() {
-                    continue;
+                let mut errors = Vec::new();
+                for i in 0..inf.vms.len() {
+                    if inf.vms[i].destroy || inf.vms[i].cloud_id.is_none() {
+                        continue;
+                    }
+                    if let Err(e) = self.vm_op(inf, i, op, auth).await {
+                        errors.push(e);
+                    }
                 }
-                if let Err(e) = self.vm_op(inf, i, op, auth).await {
-                    errors.push(e);
+                if errors.is_empty() {
+                    Ok(())
+                } else {
+                    Err(ImError::failed(format!("{prefix}{}", errors.join("\n"))))
                 }
-            }
-            if errors.is_empty() {
-                Ok(())
-            } else {
-                Err(ImError::failed(format!("{prefix}{}", errors.join("\n"))))
-            }
-        })
+            },
+        )
         .await
     }
 
@@ -824,33 +824,34 @@ impl Manager {
             VmChanges::All,
             |_| Ok(Some(crate::work::op_record(self, "alter", None, &[]))),
             async |inf| {
-            let i = {
-                let v = find_vm(inf, vm)?;
-                inf.vms.iter().position(|x| x.im_id == v.im_id).unwrap_or(0)
-            };
-            let name = inf.vms[i].system_name().unwrap_or_default().to_string();
-            let system = d.radl.get_system(&name).ok_or_else(|| {
-                ImError::failed(format!(
-                    "Incorrect RADL no system with name {name} provided."
-                ))
-            })?;
-            let conn = self.vm_connector(&inf.vms[i], auth)?;
-            let new_system = conn
-                .alter_vm(&vm_ref(&inf.id, &inf.vms[i]), system, auth)
-                .await
-                .map_err(|e| {
+                let i = {
+                    let v = find_vm(inf, vm)?;
+                    inf.vms.iter().position(|x| x.im_id == v.im_id).unwrap_or(0)
+                };
+                let name = inf.vms[i].system_name().unwrap_or_default().to_string();
+                let system = d.radl.get_system(&name).ok_or_else(|| {
                     ImError::failed(format!(
-                        "Error modifying the information about the VM {vm}: {e}"
+                        "Incorrect RADL no system with name {name} provided."
                     ))
                 })?;
-            let configured = inf.configured;
-            let v = &mut inf.vms[i];
-            if let Some(s) = v.info.systems.first_mut() {
-                *s = new_system;
-            }
-            v.last_update = now_secs();
-            Ok(v.info_with_state(configured))
-        })
+                let conn = self.vm_connector(&inf.vms[i], auth)?;
+                let new_system = conn
+                    .alter_vm(&vm_ref(&inf.id, &inf.vms[i]), system, auth)
+                    .await
+                    .map_err(|e| {
+                        ImError::failed(format!(
+                            "Error modifying the information about the VM {vm}: {e}"
+                        ))
+                    })?;
+                let configured = inf.configured;
+                let v = &mut inf.vms[i];
+                if let Some(s) = v.info.systems.first_mut() {
+                    *s = new_system;
+                }
+                v.last_update = now_secs();
+                Ok(v.info_with_state(configured))
+            },
+        )
         .await
     }
 
@@ -888,12 +889,13 @@ impl Manager {
             VmChanges::All,
             |_| Ok(Some(crate::work::op_record(self, op.name(), None, &[]))),
             async |inf| {
-            let im_id = find_vm(inf, vm)?.im_id;
-            let i = inf.vms.iter().position(|x| x.im_id == im_id).unwrap_or(0);
-            self.vm_op(inf, i, op, auth)
-                .await
-                .map_err(|e| ImError::failed(format!("{prefix}{e}")))
-        })
+                let im_id = find_vm(inf, vm)?.im_id;
+                let i = inf.vms.iter().position(|x| x.im_id == im_id).unwrap_or(0);
+                self.vm_op(inf, i, op, auth)
+                    .await
+                    .map_err(|e| ImError::failed(format!("{prefix}{e}")))
+            },
+        )
         .await
     }
 
@@ -915,17 +917,18 @@ impl Manager {
             VmChanges::None,
             |_| Ok(Some(crate::work::op_record(self, "snapshot", None, &[]))),
             async |inf| {
-            let v = find_vm(inf, vm)?;
-            let conn = self.vm_connector(v, auth)?;
-            let url = conn
-                .create_snapshot(&vm_ref(&inf.id, v), disk, image_name, auto_delete, auth)
-                .await
-                .map_err(|e| ImError::failed(format!("Error creating snapshot: {e}")))?;
-            if auto_delete {
-                inf.snapshots.push(url.clone());
-            }
-            Ok(url)
-        })
+                let v = find_vm(inf, vm)?;
+                let conn = self.vm_connector(v, auth)?;
+                let url = conn
+                    .create_snapshot(&vm_ref(&inf.id, v), disk, image_name, auto_delete, auth)
+                    .await
+                    .map_err(|e| ImError::failed(format!("Error creating snapshot: {e}")))?;
+                if auto_delete {
+                    inf.snapshots.push(url.clone());
+                }
+                Ok(url)
+            },
+        )
         .await
     }
 

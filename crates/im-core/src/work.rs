@@ -190,7 +190,13 @@ impl Manager {
         }
         let now = now_ms();
         self.store
-            .take_lease(id, &self.work.instance, now, now + self.work.lease_ms, false)
+            .take_lease(
+                id,
+                &self.work.instance,
+                now,
+                now + self.work.lease_ms,
+                false,
+            )
             .await
             .unwrap_or(false)
     }
@@ -321,11 +327,7 @@ impl Manager {
     ) -> Vec<String> {
         let mut errors = Vec::new();
         for (n, im_id) in targets.iter().enumerate() {
-            let Some(i) = inf
-                .vms
-                .iter()
-                .position(|v| v.im_id == *im_id && !v.destroy)
-            else {
+            let Some(i) = inf.vms.iter().position(|v| v.im_id == *im_id && !v.destroy) else {
                 continue;
             };
             let vm = &inf.vms[i];

@@ -212,7 +212,13 @@ async fn a_fresh_database_has_the_latest_schema_and_no_inf_list() {
     s.close().await;
     assert_eq!(
         tables(&path).await,
-        ["inf_leases", "inf_owners", "infrastructures", "schema_version", "vms"]
+        [
+            "inf_leases",
+            "inf_owners",
+            "infrastructures",
+            "schema_version",
+            "vms"
+        ]
     );
 }
 

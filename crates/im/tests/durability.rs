@@ -547,13 +547,26 @@ async fn operations_cut_by_a_kill_are_ended_at_the_next_start() {
         assert_eq!(status, 200, "{id}");
         ids.push(id);
     }
-    let (status, body) = ok_call(&c, &s.base, "POST", &format!("/infrastructures/{}", ids[1]), ADD).await;
+    let (status, body) = ok_call(
+        &c,
+        &s.base,
+        "POST",
+        &format!("/infrastructures/{}", ids[1]),
+        ADD,
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     let no_deploy = RADL.replace("deploy node 1\n", "");
     let (status, body) = ok_call(&c, &s.base, "POST", "/infrastructures", &no_deploy).await;
     assert_eq!(status, 200, "{body}");
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-    let pending = v["uri"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
+    let pending = v["uri"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
     let (_, dir) = s.stop();
     let radl = serde_json::to_string(RADL).unwrap();
     let head = r#""instance":"gone","started":1"#;
@@ -593,14 +606,36 @@ async fn operations_cut_by_a_kill_are_ended_at_the_next_start() {
     }
     assert_gone(&c, &s.base, &ids[0]).await;
     let (st, vms) = state(&c, &s.base, &ids[1]).await.unwrap();
-    assert_eq!((st.as_str(), vms.keys().map(String::as_str).collect::<Vec<_>>()), ("configured", vec!["0"]));
+    assert_eq!(
+        (
+            st.as_str(),
+            vms.keys().map(String::as_str).collect::<Vec<_>>()
+        ),
+        ("configured", vec!["0"])
+    );
     let (st, _) = state(&c, &s.base, &ids[2]).await.unwrap();
     assert_eq!(st, "configured");
-    let (status, msg) = ok_call(&c, &s.base, "GET", &format!("/infrastructures/{}/contmsg", ids[2]), "").await;
+    let (status, msg) = ok_call(
+        &c,
+        &s.base,
+        "GET",
+        &format!("/infrastructures/{}/contmsg", ids[2]),
+        "",
+    )
+    .await;
     assert_eq!(status, 200);
-    assert!(msg.contains("Operation add interrupted by the stop of the IM server running it (gone)"), "{msg}");
+    assert!(
+        msg.contains("Operation add interrupted by the stop of the IM server running it (gone)"),
+        "{msg}"
+    );
     let (st, vms) = state(&c, &s.base, &pending).await.unwrap();
-    assert_eq!((st.as_str(), vms.keys().map(String::as_str).collect::<Vec<_>>()), ("configured", vec!["0"]));
+    assert_eq!(
+        (
+            st.as_str(),
+            vms.keys().map(String::as_str).collect::<Vec<_>>()
+        ),
+        ("configured", vec!["0"])
+    );
     // And they stay so after another restart.
     let (_, dir) = s.stop();
     let s = Server::start_in(dir, "");

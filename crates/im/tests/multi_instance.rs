@@ -326,7 +326,8 @@ async fn settled(c: &reqwest::Client, base: &str, id: &str) -> Result<String, (u
 /// Waits (polling, bounded) until the infrastructure answers 404 on `base`.
 async fn gone(c: &reqwest::Client, base: &str, id: &str) -> bool {
     for _ in 0..600 {
-        let (status, _) = ok_call(c, base, "GET", &format!("/infrastructures/{id}/state"), "").await;
+        let (status, _) =
+            ok_call(c, base, "GET", &format!("/infrastructures/{id}/state"), "").await;
         if status == 404 {
             return true;
         }
@@ -378,7 +379,10 @@ async fn lifecycles_spread_over_three_instances(engine: Engine) {
             let (status, id) = create(&c, at(0), false).await.unwrap();
             assert_eq!(status, 200, "{id}");
             for base in b.iter() {
-                assert!(list(&c, base).await.contains(&id), "{id} not listed on {base}");
+                assert!(
+                    list(&c, base).await.contains(&id),
+                    "{id} not listed on {base}"
+                );
             }
             let inf = format!("/infrastructures/{id}");
             let (status, body) = ok_call(&c, at(1), "POST", &inf, ADD).await;
@@ -568,7 +572,12 @@ async fn sixteen_clients_racing_on_the_same_infrastructures(engine: Engine) {
                             .iter()
                             .map(|s| s.parse().unwrap())
                             .collect();
-                        added.lock().unwrap().entry(id.clone()).or_default().extend(ids);
+                        added
+                            .lock()
+                            .unwrap()
+                            .entry(id.clone())
+                            .or_default()
+                            .extend(ids);
                     }
                     2 => {
                         let live = vm_ids(&c, base, id).await.unwrap();
@@ -578,7 +587,12 @@ async fn sixteen_clients_racing_on_the_same_infrastructures(engine: Engine) {
                             let (status, body) = ok_call(&c, base, "DELETE", &path, "").await;
                             // Another client may have removed it first.
                             if status == 200 {
-                                removed.lock().unwrap().entry(id.clone()).or_default().push(vm);
+                                removed
+                                    .lock()
+                                    .unwrap()
+                                    .entry(id.clone())
+                                    .or_default()
+                                    .push(vm);
                             } else {
                                 assert_eq!(status, 404, "remove: {body}");
                             }
@@ -610,8 +624,16 @@ async fn sixteen_clients_racing_on_the_same_infrastructures(engine: Engine) {
         let adds = added.get(id).cloned().unwrap_or_default();
         let rems = removed.get(id).cloned().unwrap_or_default();
         let distinct: HashSet<&i64> = adds.iter().collect();
-        assert_eq!(distinct.len(), adds.len(), "{id}: a VM id handed out twice: {adds:?}");
-        assert_eq!(rems.iter().collect::<HashSet<_>>().len(), rems.len(), "{id}: removed twice");
+        assert_eq!(
+            distinct.len(),
+            adds.len(),
+            "{id}: a VM id handed out twice: {adds:?}"
+        );
+        assert_eq!(
+            rems.iter().collect::<HashSet<_>>().len(),
+            rems.len(),
+            "{id}: removed twice"
+        );
         let mut expected: Vec<i64> = std::iter::once(0)
             .chain(adds.iter().copied())
             .filter(|v| !rems.contains(v))
@@ -629,8 +651,14 @@ async fn sixteen_clients_racing_on_the_same_infrastructures(engine: Engine) {
         let (c, b, infs) = (c.clone(), bases.clone(), infs.clone());
         set.spawn(async move {
             let id = &infs[k % 2];
-            let (status, body) =
-                ok_call(&c, &b[k % 3], "DELETE", &format!("/infrastructures/{id}"), "").await;
+            let (status, body) = ok_call(
+                &c,
+                &b[k % 3],
+                "DELETE",
+                &format!("/infrastructures/{id}"),
+                "",
+            )
+            .await;
             assert!(status == 200 || status == 404, "destroy: {status} {body}");
             status == 200
         });
@@ -682,10 +710,14 @@ impl Db {
         self.sql_in(Some(&self.name), &set);
         // One statement: a live instance's refresh may take the lease meanwhile.
         let upsert = match self.engine {
-            Engine::Postgres => "ON CONFLICT (inf_id) DO UPDATE SET \
-                 owner = 'dead-instance', lease_until = 1, work = 1",
-            Engine::MySql => "ON DUPLICATE KEY UPDATE \
-                 owner = 'dead-instance', lease_until = 1, work = 1",
+            Engine::Postgres => {
+                "ON CONFLICT (inf_id) DO UPDATE SET \
+                 owner = 'dead-instance', lease_until = 1, work = 1"
+            }
+            Engine::MySql => {
+                "ON DUPLICATE KEY UPDATE \
+                 owner = 'dead-instance', lease_until = 1, work = 1"
+            }
         };
         self.sql_in(
             Some(&self.name),
@@ -714,8 +746,17 @@ async fn work_left_by_a_dead_instance_is_finished_by_the_others(engine: Engine) 
     let (status, body) = ok_call(&c, &inst[1].base, "POST", "/infrastructures", &no_deploy).await;
     assert_eq!(status, 200, "{body}");
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-    let pending = v["uri"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
-    assert_eq!(vm_ids(&c, &inst[0].base, &pending).await.unwrap(), Vec::<i64>::new());
+    let pending = v["uri"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        vm_ids(&c, &inst[0].base, &pending).await.unwrap(),
+        Vec::<i64>::new()
+    );
     let radl = serde_json::to_string(RADL).unwrap();
     db.leave_open_operation(
         &doomed,
