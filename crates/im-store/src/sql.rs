@@ -172,6 +172,9 @@ pub struct SqlStore {
     /// `None` for PostgreSQL/MySQL, whose servers take concurrent writers,
     /// and for an in-memory database.
     writer: Option<WriterHandle>,
+    /// PostgreSQL: a few connections whose commits do not wait for the disk,
+    /// for lease writes (see [`crate::lease`]).
+    lease_pool: Option<AnyPool>,
 }
 
 impl std::fmt::Debug for SqlStore {
@@ -290,6 +293,7 @@ impl SqlStore {
             q: self.q.clone(),
             durability: self.durability,
             writer: None,
+            lease_pool: self.lease_pool.clone(),
         }
     }
 
@@ -376,12 +380,14 @@ impl SqlStore {
                 .await
                 .map_err(|e| db_err("cannot switch SQLite to WAL mode", e))?;
         }
+        let lease_pool = crate::lease::lease_pool(dialect, &conn_url, opts).await?;
         let mut store = SqlStore {
             pool,
             dialect,
             q: Arc::new(Queries::new(dialect)),
             durability: opts.durability,
             writer: None,
+            lease_pool,
         };
         store.migrate().await?;
         if dialect == Dialect::Sqlite && !memory {
@@ -748,6 +754,11 @@ impl SqlStore {
     /// The pool (for the writer task).
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The pool for lease writes (the main one unless PostgreSQL has its own).
+    pub(crate) fn lease_writes(&self) -> &AnyPool {
+        self.lease_pool.as_ref().unwrap_or(&self.pool)
     }
 
     /// The dialect's statement that opens a write transaction.
