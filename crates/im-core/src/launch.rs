@@ -477,6 +477,15 @@ impl Manager {
         let mut groups = self.deploy_groups(inf, radl);
         self.choose_clouds(&mut groups, &clouds, &concrete)?;
         let mut new_ids = Vec::new();
+        // Deploys that launch something: after each but the last, the VMs
+        // the cloud returned are written at once (the write of the result
+        // follows the last), so a crash in a later deploy forgets none.
+        let mut to_launch = groups
+            .iter()
+            .filter(|g| g.cloud.is_some())
+            .flat_map(|g| &g.deploys)
+            .filter(|d| d.vm_number.as_f64() > 0.0)
+            .count();
         for g in &groups {
             let Some(ci) = g.cloud else { continue };
             let cloud = &clouds[ci];
@@ -485,6 +494,8 @@ impl Manager {
                 if n == 0 {
                     continue;
                 }
+                to_launch -= 1;
+                let first_new = new_ids.len();
                 let requested_system = radl.get_system(&d.system).cloned();
                 let concrete_system = concrete.get(&(ci, d.system.clone())).map(|(s, _)| s);
                 let failure = match (&requested_system, concrete_system) {
@@ -588,9 +599,28 @@ impl Manager {
                     });
                     new_ids.push(im_id);
                 }
+                if to_launch > 0 {
+                    self.checkpoint(inf, &new_ids[first_new..]).await;
+                }
             }
         }
         Ok(new_ids)
+    }
+
+    /// Writes the VMs just launched into the infrastructure being changed
+    /// (its operation lock is held by the caller), its operation record
+    /// still open; the working copy follows the stored version.
+    async fn checkpoint(&self, inf: &mut Infrastructure, vms: &[i64]) {
+        let Some(slot) = self.loaded_slot(&inf.id) else {
+            return;
+        };
+        match self
+            .commit(&slot, inf.clone(), crate::store::VmChanges::Some(vms))
+            .await
+        {
+            Ok(()) => inf.version = slot.get().version,
+            Err(e) => tracing::warn!(inf = %inf.id, "cannot record the VMs launched: {e}"),
+        }
     }
 
     /// Contextualization of the VMs (the reference's `Contextualize`): it is

@@ -300,9 +300,11 @@ impl Manager {
     }
 
     async fn load_slot(&self, id: &str) -> Result<Arc<Slot>, ImError> {
-        if let Some(s) = lock(&self.slots).get(id) {
+        let loaded = lock(&self.slots).get(id).cloned();
+        if let Some(s) = loaded {
             s.touch();
-            return Ok(s.clone());
+            self.end_previous_run_op(&s).await?;
+            return Ok(s);
         }
         if self.shared() {
             return self
@@ -337,16 +339,29 @@ impl Manager {
             }
             slots.entry(id.to_string()).or_insert(slot).clone()
         };
-        // A single server runs every operation of its own: one recorded in a
-        // record it had to read back was left by its previous run. It ends
-        // before anyone sees the infrastructure.
-        if slot.get().op.is_some() {
+        self.end_previous_run_op(&slot).await?;
+        Ok(slot)
+    }
+
+    /// A single server runs every operation itself: a record of another
+    /// instance id was left by its previous run. It ends (here, or by the
+    /// start-up scan, which this waits for) before anyone sees the
+    /// infrastructure.
+    async fn end_previous_run_op(&self, slot: &Slot) -> Result<(), ImError> {
+        let stale = |inf: &Infrastructure| {
+            !self.shared()
+                && inf.op.as_ref().is_some_and(|op| {
+                    op.get("instance").and_then(Value::as_str) != Some(&self.work.instance)
+                })
+        };
+        if stale(&slot.get()) {
             let _op = slot.op.lock().await;
-            if slot.get().op.is_some() && !self.is_running_here(id) {
-                self.recover_locked(&slot).await?;
+            let inf = slot.get();
+            if stale(&inf) && !self.is_running_here(&inf.id) {
+                self.recover_locked(slot).await?;
             }
         }
-        Ok(slot)
+        Ok(())
     }
 
     /// The slot of a live infrastructure, loaded from the store if needed

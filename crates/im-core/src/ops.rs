@@ -318,7 +318,7 @@ impl Manager {
         self.check_boot_mode(true)?;
         let users = self.check_auth(auth).await?;
         let slot = self.slot(id, &users).await?;
-        let _running = self.running(id);
+        let running = self.running(id);
         // Recorded before anything is destroyed (and before an asynchronous
         // destroy answers, so that the state reads `deleting`), with what
         // another instance needs to finish it if this one dies.
@@ -352,7 +352,8 @@ impl Manager {
         }
         if async_call {
             drop(op_guard);
-            self.mark_running(id);
+            // The task unmarks it when done.
+            std::mem::forget(running);
             let me = self.clone();
             let auth = auth.clone();
             let id = id.to_string();
@@ -372,6 +373,7 @@ impl Manager {
         let res = self.destroy_locked(&slot, auth, force).await;
         drop(op_guard);
         self.release_lease(id, slot.get().op.is_none()).await;
+        drop(running);
         res
     }
 

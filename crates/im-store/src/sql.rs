@@ -179,6 +179,9 @@ pub struct SqlStore {
     writer: Option<WriterHandle>,
     /// The server key, when configured (see [`crate::secrets`]).
     secrets: Option<Arc<Secrets>>,
+    /// PostgreSQL: a few connections whose commits do not wait for the disk,
+    /// for lease writes (see [`crate::lease`]).
+    lease_pool: Option<AnyPool>,
 }
 
 impl std::fmt::Debug for SqlStore {
@@ -288,6 +291,7 @@ impl SqlStore {
             durability: self.durability,
             writer: None,
             secrets: self.secrets.clone(),
+            lease_pool: self.lease_pool.clone(),
         }
     }
 
@@ -374,6 +378,7 @@ impl SqlStore {
                 .await
                 .map_err(|e| db_err("cannot switch SQLite to WAL mode", e))?;
         }
+        let lease_pool = crate::lease::lease_pool(dialect, &conn_url, opts).await?;
         let mut store = SqlStore {
             pool,
             dialect,
@@ -381,6 +386,7 @@ impl SqlStore {
             durability: opts.durability,
             writer: None,
             secrets: opts.secrets.clone(),
+            lease_pool,
         };
         store.migrate().await?;
         crate::secrets::enable(&store).await?;
@@ -761,6 +767,11 @@ impl SqlStore {
     /// The pool (for the writer task).
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The pool for lease writes (the main one unless PostgreSQL has its own).
+    pub(crate) fn lease_writes(&self) -> &AnyPool {
+        self.lease_pool.as_ref().unwrap_or(&self.pool)
     }
 
     /// The dialect's statement that opens a write transaction.

@@ -507,3 +507,139 @@ async fn kill_nine_under_a_create_load_loses_no_acknowledged_infrastructure() {
         assert!(st == "configured" || st == "failed", "{id}: {st}");
     }
 }
+
+/// The auth items of [`AUTH`] as an operation record keeps them.
+const AUTH_JSON: &str = r#"[{"id":"im","type":"InfrastructureManager","username":"durable","password":"p"},{"id":"dummy","type":"Dummy"}]"#;
+
+/// Writes an operation record into a stopped server's SQLite file, as a
+/// `kill -9` in the middle of that operation leaves it (a new version of
+/// the row holding the record).
+fn leave_open_operation(dir: &std::path::Path, id: &str, op: &str) {
+    let sql = format!(
+        "UPDATE infrastructures SET version = version + 1, \
+         data = json_set(data, '$.im_op', json('{}')) WHERE id = '{id}'",
+        op.replace('\'', "''")
+    );
+    let out = std::process::Command::new("sqlite3")
+        .arg(dir.join("im.db"))
+        .arg(&sql)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A server killed in the middle of an asynchronous destroy, of a removal,
+/// of an asynchronous create that had not launched yet and of a synchronous
+/// add ends each of them at its next start: the destroy and the removal are
+/// finished, the create is launched, the add is closed with a message; none
+/// stays transient.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn operations_cut_by_a_kill_are_ended_at_the_next_start() {
+    let c = client();
+    let s = Server::start("");
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let (status, id) = create(&c, &s.base).await.unwrap();
+        assert_eq!(status, 200, "{id}");
+        ids.push(id);
+    }
+    let (status, body) = ok_call(
+        &c,
+        &s.base,
+        "POST",
+        &format!("/infrastructures/{}", ids[1]),
+        ADD,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let no_deploy = RADL.replace("deploy node 1\n", "");
+    let (status, body) = ok_call(&c, &s.base, "POST", "/infrastructures", &no_deploy).await;
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let pending = v["uri"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let (_, dir) = s.stop();
+    let radl = serde_json::to_string(RADL).unwrap();
+    let head = r#""instance":"gone","started":1"#;
+    leave_open_operation(
+        dir.path(),
+        &ids[0],
+        &format!(r#"{{"kind":"destroy",{head},"force":false,"async":true,"auth":{AUTH_JSON}}}"#),
+    );
+    leave_open_operation(
+        dir.path(),
+        &ids[1],
+        &format!(r#"{{"kind":"remove",{head},"vms":[1],"auth":{AUTH_JSON}}}"#),
+    );
+    leave_open_operation(dir.path(), &ids[2], &format!(r#"{{"kind":"add",{head}}}"#));
+    leave_open_operation(
+        dir.path(),
+        &pending,
+        &format!(r#"{{"kind":"create",{head},"async":true,"radl":{radl},"auth":{AUTH_JSON}}}"#),
+    );
+    let s = Server::start_in(dir, "");
+    // The server ends them in the background from its start (a read meanwhile
+    // sees the operation in progress: `deleting`, `pending`, …).
+    for (id, last) in [(&ids[0], "gone"), (&ids[1], "1 VM"), (&pending, "1 VM")] {
+        let mut reached = false;
+        for _ in 0..300 {
+            reached = match (state(&c, &s.base, id).await, last) {
+                (Err((404, _)), "gone") => true,
+                (Ok((st, vms)), "1 VM") => st == "configured" && vms.len() == 1,
+                _ => false,
+            };
+            if reached {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(reached, "{id} never {last}");
+    }
+    assert_gone(&c, &s.base, &ids[0]).await;
+    let (st, vms) = state(&c, &s.base, &ids[1]).await.unwrap();
+    assert_eq!(
+        (
+            st.as_str(),
+            vms.keys().map(String::as_str).collect::<Vec<_>>()
+        ),
+        ("configured", vec!["0"])
+    );
+    let (st, _) = state(&c, &s.base, &ids[2]).await.unwrap();
+    assert_eq!(st, "configured");
+    let (status, msg) = ok_call(
+        &c,
+        &s.base,
+        "GET",
+        &format!("/infrastructures/{}/contmsg", ids[2]),
+        "",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        msg.contains("Operation add interrupted by the stop of the IM server running it (gone)"),
+        "{msg}"
+    );
+    let (st, vms) = state(&c, &s.base, &pending).await.unwrap();
+    assert_eq!(
+        (
+            st.as_str(),
+            vms.keys().map(String::as_str).collect::<Vec<_>>()
+        ),
+        ("configured", vec!["0"])
+    );
+    // And they stay so after another restart.
+    let (_, dir) = s.stop();
+    let s = Server::start_in(dir, "");
+    assert_gone(&c, &s.base, &ids[0]).await;
+    assert_eq!(state(&c, &s.base, &pending).await.unwrap().0, "configured");
+    use_and_destroy(&c, &s.base, &ids[2]).await;
+}
