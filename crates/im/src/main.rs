@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 mod client;
 mod cmd;
 mod config;
+mod oai_remote;
 mod serve;
 
 /// The Infrastructure Manager: deploy and configure virtual infrastructures.
