@@ -295,7 +295,7 @@ pub(crate) async fn handle(cx: &mut Ctx<'_>, e: Endpoint, caps: &[String]) -> Re
         Endpoint::Snapshot => snapshot(cx, &caps[0], &caps[1], &caps[2]).await,
         Endpoint::Clouds => clouds(cx, &caps[0], &caps[1]).await,
         Endpoint::Stats => get_stats(cx).await,
-        Endpoint::Oai => Ok(oai(cx)),
+        Endpoint::Oai => Ok(oai(cx).await),
         Endpoint::Version => Ok(version(cx)),
         Endpoint::Health => Ok(crate::metrics::health(&cx.state.manager).await),
         Endpoint::Metrics => {
@@ -333,17 +333,32 @@ fn version(cx: &Ctx<'_>) -> Response {
     )
 }
 
-fn oai(cx: &Ctx<'_>) -> Response {
-    if cx.state.config.oaipmh_enabled {
-        // The OAI-PMH repository arrives with the TOSCA templates issue.
-        negotiate::error(
-            StatusCode::NOT_IMPLEMENTED,
-            "OAI-PMH is not implemented by this version yet.",
-            &cx.accept,
-        )
-    } else {
-        negotiate::error(StatusCode::BAD_REQUEST, "OAI-PMH not enabled.", &cx.accept)
+/// `GET|POST /oai`: the arguments are the query string's, then (a POST's)
+/// urlencoded form's, as the reference merges them.
+async fn oai(cx: &mut Ctx<'_>) -> Response {
+    let state = cx.state.clone();
+    let Some(settings) = &state.config.oaipmh else {
+        return negotiate::error(StatusCode::BAD_REQUEST, "OAI-PMH not enabled.", &cx.accept);
+    };
+    let mut args: Vec<(String, String)> = cx.query.pairs().to_vec();
+    let is_form = cx
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|t| {
+            t.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    let body = match cx.read_body().await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    // A body that is not a form is ignored, as Starlette's `form()` does.
+    if is_form {
+        args.extend(form_urlencoded::parse(&body).map(|(k, v)| (k.into_owned(), v.into_owned())));
     }
+    crate::oaipmh::answer(settings, &cx.base, &args, &cx.accept).await
 }
 
 async fn list(cx: &mut Ctx<'_>) -> Answer {

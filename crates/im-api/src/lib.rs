@@ -12,8 +12,9 @@
 //! Modules: `routes` matches requests, `handlers` holds one function per
 //! route, `errors` maps every failure to a status and message (the only
 //! place that does), `negotiate` does media types and bodies, `params` the
-//! 422s, `body` the request bodies, `cors`, `files` (static files), `stats`,
-//! `metrics` (`/metrics` and `/health`) and `openapi`.
+//! 422s, `oaipmh` the OAI-PMH catalogue of TOSCA templates, `body` the request
+//! bodies, `cors`, `files` (static files), `stats`, `metrics` (`/metrics` and
+//! `/health`) and `openapi`.
 
 // Handlers return the finished answer as their error: boxing it would only
 // add an allocation on the error path.
@@ -26,6 +27,7 @@ mod files;
 mod handlers;
 mod metrics;
 mod negotiate;
+mod oaipmh;
 mod openapi;
 mod params;
 mod routes;
@@ -47,6 +49,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 
 pub use handlers::VERSION;
+pub use oaipmh::{ListFuture, OaiSettings, OaiSource, OaiTemplate, TemplateLister};
 
 /// The REST options of `im.cfg`.
 #[derive(Debug, Clone)]
@@ -69,8 +72,9 @@ pub struct ApiConfig {
     pub body_limit: usize,
     /// Vault settings for `Bearer` headers (`VAULT_URL` …).
     pub vault: Option<im_auth::VaultSettings>,
-    /// Whether OAI-PMH is configured (`OAIPMH_REPO_*`).
-    pub oaipmh_enabled: bool,
+    /// The OAI-PMH repository (`OAIPMH_REPO_*`); `None`: `/oai` answers
+    /// `OAI-PMH not enabled.`
+    pub oaipmh: Option<OaiSettings>,
 }
 
 impl Default for ApiConfig {
@@ -84,7 +88,7 @@ impl Default for ApiConfig {
             static_files_dir: None,
             body_limit: 16 * 1024 * 1024,
             vault: None,
-            oaipmh_enabled: false,
+            oaipmh: None,
         }
     }
 }

@@ -755,12 +755,12 @@ fn operations() -> Vec<(&'static str, &'static str, &'static str, Op)> {
             "get",
             "oai_get",
             public(
-                "OAI-PMH repository of TOSCA templates: 400 when not configured, 501 when configured (not implemented by this version yet)",
+                "OAI-PMH 2.0 repository of TOSCA templates (query arguments verb, identifier, metadataPrefix, from, until, set, resumptionToken; protocol errors are <error> elements with status 200). 400 when not configured (OAIPMH_REPO_*) or when the templates cannot be read",
                 vec![],
                 responses(
-                    "OAI-PMH XML (not answered by this version)",
+                    "OAI-PMH XML",
                     json!({"text/xml": {"schema": {"type": "string"}}}),
-                    &[400, 501],
+                    &[400],
                 ),
             ),
         ),
@@ -769,12 +769,12 @@ fn operations() -> Vec<(&'static str, &'static str, &'static str, Op)> {
             "post",
             "oai_post",
             public(
-                "OAI-PMH repository of TOSCA templates (form arguments): 400 when not configured, 501 when configured (not implemented by this version yet)",
+                "OAI-PMH 2.0 repository of TOSCA templates: the query arguments merged with an application/x-www-form-urlencoded body. 400 when not configured (OAIPMH_REPO_*) or when the templates cannot be read",
                 vec![],
                 responses(
-                    "OAI-PMH XML (not answered by this version)",
+                    "OAI-PMH XML",
                     json!({"text/xml": {"schema": {"type": "string"}}}),
-                    &[400, 501],
+                    &[400],
                 ),
             ),
         ),

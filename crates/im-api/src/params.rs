@@ -23,6 +23,11 @@ impl Query {
         )
     }
 
+    /// Every parameter, in order, repeats included.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.0
+    }
+
     /// The last value of a parameter.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0

@@ -313,6 +313,11 @@ options! {
         "OAIPMH_REPO_DESCRIPTION" => oaipmh_repo_description: Option<String> = None,
         /// `OAIPMH_REPO_ADMIN_EMAIL`.
         "OAIPMH_REPO_ADMIN_EMAIL" => oaipmh_repo_admin_email: Option<String> = None,
+        /// `OAIPMH_REPO_DIR` (ours): a local directory of TOSCA templates the
+        /// catalogue is read from instead of the GitHub folder named by
+        /// `OAIPMH_REPO_BASE_IDENTIFIER_URL` (which still prefixes the record
+        /// identifiers).
+        "OAIPMH_REPO_DIR" => oaipmh_repo_dir: Option<String> = None,
         // ----- authentication
         /// `OIDC_ISSUERS`: accepted token issuers (empty: none is accepted, as in the reference).
         "OIDC_ISSUERS" => oidc_issuers: Vec<String> = Vec::new(),
@@ -689,6 +694,27 @@ impl Config {
         Ok((settings, warnings))
     }
 
+    /// The OAI-PMH repository: enabled when the base identifier URL, the
+    /// name and the description are all set (and not empty, Python's test).
+    fn oaipmh_settings(&self) -> Option<im_api::OaiSettings> {
+        let im = &self.im;
+        let set = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
+        let base = set(&im.oaipmh_repo_base_identifier_url)?;
+        let source = match set(&im.oaipmh_repo_dir) {
+            Some(dir) => im_api::OaiSource::Dir(PathBuf::from(dir)),
+            None => im_api::OaiSource::Remote(std::sync::Arc::new(
+                crate::oai_remote::GitHubLister::new(&base),
+            )),
+        };
+        Some(im_api::OaiSettings {
+            name: set(&im.oaipmh_repo_name)?,
+            description: set(&im.oaipmh_repo_description)?,
+            base_identifier_url: base,
+            admin_email: set(&im.oaipmh_repo_admin_email),
+            source,
+        })
+    }
+
     /// The REST API's settings.
     pub fn api_config(&self) -> im_api::ApiConfig {
         let im = &self.im;
@@ -712,9 +738,7 @@ impl Config {
                 mount_point: im.vault_mount_point.clone(),
                 role: im.vault_role.clone(),
             }),
-            oaipmh_enabled: im.oaipmh_repo_base_identifier_url.is_some()
-                && im.oaipmh_repo_name.is_some()
-                && im.oaipmh_repo_description.is_some(),
+            oaipmh: self.oaipmh_settings(),
             ..im_api::ApiConfig::default()
         }
     }

@@ -197,7 +197,7 @@ fn no_configuration_gives_the_reference_defaults_but_a_local_service() {
     assert_eq!(a.static_files_dir, d.static_files_dir);
     assert_eq!(a.body_limit, d.body_limit);
     assert_eq!(a.vault, d.vault);
-    assert_eq!(a.oaipmh_enabled, d.oaipmh_enabled);
+    assert_eq!(a.oaipmh.is_some(), d.oaipmh.is_some());
     assert!(c.log_filter().contains("im_core=info"));
 }
 
@@ -401,7 +401,7 @@ fn settings_and_api_mapping() {
     assert_eq!(v.url, "https://vault:8200");
     assert_eq!(v.path.as_deref(), Some("creds/#USER_SUB#"));
     assert_eq!(v.role, None);
-    assert!(a.oaipmh_enabled);
+    assert!(a.oaipmh.is_some());
     assert!(
         c.log_filter().contains("im_core=warn"),
         "unknown level: WARN"
