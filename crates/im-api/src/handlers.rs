@@ -373,11 +373,58 @@ async fn list(cx: &mut Ctx<'_>) -> Answer {
     })
     .await
     .map_err(|f| answer(route, &f, &cx.accept))?;
-    let uris = ids
-        .iter()
-        .map(|i| cx.uri(&format!("infrastructures/{i}")))
-        .collect();
-    Ok(uri_list(route, &cx.accept, uris))
+    Ok(infrastructure_list(route, &cx.accept, &cx.base, &ids))
+}
+
+/// The list of infrastructure URIs, written straight into its body (a user
+/// may have tens of thousands: no URI strings, no JSON tree). The same
+/// bodies as [`uri_list`] with `{base}/infrastructures/{id}` URIs.
+fn infrastructure_list(route: Route, accept: &[String], base: &str, ids: &[String]) -> Response {
+    const PATH: &str = "/infrastructures/";
+    match choose(accept, "text/uri-list") {
+        Ok(Repr::Json) => {
+            let esc = |s: &str| {
+                let quoted = serde_json::Value::from(s).to_string();
+                quoted[1..quoted.len() - 1].to_string()
+            };
+            let base = esc(base);
+            let per = base.len() + PATH.len() + 16;
+            let mut out =
+                String::with_capacity(16 + ids.iter().map(|i| i.len() + per).sum::<usize>());
+            out.push_str("{\"uri-list\":[");
+            for (n, id) in ids.iter().enumerate() {
+                if n > 0 {
+                    out.push(',');
+                }
+                out.push_str("{\"uri\":\"");
+                out.push_str(&base);
+                out.push_str(PATH);
+                // Ids are UUIDs, except imported ones, which are escaped.
+                if id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+                    out.push_str(id);
+                } else {
+                    out.push_str(&esc(id));
+                }
+                out.push_str("\"}");
+            }
+            out.push_str("]}");
+            negotiate::body(StatusCode::OK, "application/json", out)
+        }
+        Ok(Repr::Default) => {
+            let per = base.len() + PATH.len() + 1;
+            let mut out = String::with_capacity(ids.iter().map(|i| i.len() + per).sum());
+            for (n, id) in ids.iter().enumerate() {
+                if n > 0 {
+                    out.push('\n');
+                }
+                out.push_str(base);
+                out.push_str(PATH);
+                out.push_str(id);
+            }
+            negotiate::text(StatusCode::OK, "text/uri-list", out)
+        }
+        Err(msg) => unsupported_accept(route, &msg, accept),
+    }
 }
 
 async fn create(cx: &mut Ctx<'_>) -> Answer {

@@ -16,7 +16,7 @@ use sqlx::{Any, AnyConnection, AnyPool, AssertSqlSafe, Row, SqlStr};
 use crate::dialect::Dialect;
 use crate::secrets::{Secrets, aad_data, aad_owners, aad_vm, is_sealed};
 use crate::url::{Target, UrlError};
-use crate::writer::{OwnedVmChanges, WriteOp, WriterHandle};
+use crate::writer::{Kind, Prepared, VmRows, WriterConfig, WriterHandle};
 
 /// How hard SQLite works to keep an acknowledged write (PostgreSQL and MySQL
 /// follow their server's configuration).
@@ -171,12 +171,12 @@ pub struct SqlStore {
     pool: AnyPool,
     dialect: Dialect,
     q: Arc<Queries>,
-    /// SQLite's durability setting (relaxed per batch for provisional writes).
-    durability: Durability,
     /// The group-commit writer of a SQLite file (see [`crate::writer`]);
     /// `None` for PostgreSQL/MySQL, whose servers take concurrent writers,
     /// and for an in-memory database.
     writer: Option<WriterHandle>,
+    /// The SQLite file, read in place by [`Store::load_index`].
+    sqlite_path: Option<PathBuf>,
     /// The server key, when configured (see [`crate::secrets`]).
     secrets: Option<Arc<Secrets>>,
     /// PostgreSQL: a few connections whose commits do not wait for the disk,
@@ -202,10 +202,6 @@ where
 {
     row.try_get(col)
         .map_err(|e| StoreError::Backend(format!("column {col}: {e}")))
-}
-
-fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> Result<String, StoreError> {
-    serde_json::to_string(v).map_err(|e| StoreError::Backend(format!("cannot serialize: {e}")))
 }
 
 fn parse_owners(s: &str) -> Result<Vec<ImUser>, StoreError> {
@@ -282,19 +278,6 @@ async fn exec_id(
 }
 
 impl SqlStore {
-    /// A handle on the same pool that writes directly (for the writer task).
-    fn without_writer(&self) -> SqlStore {
-        SqlStore {
-            pool: self.pool.clone(),
-            dialect: self.dialect,
-            q: self.q.clone(),
-            durability: self.durability,
-            writer: None,
-            secrets: self.secrets.clone(),
-            lease_pool: self.lease_pool.clone(),
-        }
-    }
-
     /// Opens a `DATA_DB` URL (see [`Target::parse`]) with default options.
     pub async fn open(url: &str) -> Result<SqlStore, StoreError> {
         Self::open_with(url, &OpenOptions::default()).await
@@ -310,10 +293,13 @@ impl SqlStore {
     /// Opens an already parsed [`Target`].
     pub async fn open_target(target: Target, opts: &OpenOptions) -> Result<SqlStore, StoreError> {
         sqlx::any::install_default_drivers();
+        let mut sqlite_path = None;
         let (dialect, conn_url, memory) = match target {
             Target::SqliteFile(path) => {
                 let path = prepare_sqlite_file(&path).await?;
-                (Dialect::Sqlite, sqlite_url(&path)?, false)
+                let url = sqlite_url(&path)?;
+                sqlite_path = Some(path);
+                (Dialect::Sqlite, url, false)
             }
             Target::SqliteMemory => (Dialect::Sqlite, "sqlite::memory:".to_string(), true),
             Target::Postgres(url) => (Dialect::Postgres, url, false),
@@ -383,15 +369,20 @@ impl SqlStore {
             pool,
             dialect,
             q: Arc::new(Queries::new(dialect)),
-            durability: opts.durability,
             writer: None,
+            sqlite_path: None,
             secrets: opts.secrets.clone(),
             lease_pool,
         };
         store.migrate().await?;
         crate::secrets::enable(&store).await?;
-        if dialect == Dialect::Sqlite && !memory {
-            store.writer = Some(crate::writer::spawn(store.without_writer()));
+        if let Some(path) = sqlite_path {
+            store.writer = Some(crate::writer::spawn(WriterConfig {
+                path: path.clone(),
+                busy_timeout: opts.busy_timeout,
+                full: opts.durability == Durability::Full,
+            })?);
+            store.sqlite_path = Some(path);
         }
         let adopted = crate::adopt::adopt(&store).await?;
         if adopted.adopted > 0 {
@@ -540,7 +531,16 @@ impl SqlStore {
         id: &str,
         owners: &[ImUser],
     ) -> Result<(), StoreError> {
-        for key in self.owner_keys(owners) {
+        self.insert_keys(conn, id, &self.owner_keys(owners)).await
+    }
+
+    async fn insert_keys(
+        &self,
+        conn: &mut AnyConnection,
+        id: &str,
+        keys: &[String],
+    ) -> Result<(), StoreError> {
+        for key in keys {
             sqlx::query(self.q.insert_owner_key.clone())
                 .bind(key)
                 .bind(id)
@@ -556,7 +556,7 @@ impl SqlStore {
         conn: &mut AnyConnection,
         id: &str,
         im_id: i64,
-        data: String,
+        data: &str,
     ) -> Result<(), StoreError> {
         sqlx::query(self.q.upsert_vm.clone())
             .bind(id)
@@ -583,86 +583,28 @@ impl SqlStore {
         Ok(())
     }
 
-    /// Writes the VM rows named by `changes`. Called after the infrastructure
-    /// row was written in the same transaction, which holds that row's lock:
-    /// every writer of an infrastructure's VMs goes through it first.
-    async fn write_vms(
-        &self,
-        conn: &mut AnyConnection,
-        inf: &StoredInf,
-        changes: VmChanges<'_>,
-    ) -> Result<(), StoreError> {
-        match changes {
-            VmChanges::None => {}
-            VmChanges::Some(ids) => {
-                let mut done = HashSet::new();
-                for &im_id in ids {
-                    if !done.insert(im_id) {
-                        continue;
-                    }
-                    match inf.vms.iter().rev().find(|v| v.im_id == im_id) {
-                        Some(vm) => {
-                            let data = self.seal(to_json(&vm.data)?, || aad_vm(&inf.id, im_id))?;
-                            self.upsert_vm(conn, &inf.id, im_id, data).await?
-                        }
-                        // Named but gone from the infrastructure: the row goes too.
-                        None => self.delete_vm(conn, &inf.id, im_id).await?,
-                    }
-                }
-            }
-            VmChanges::All => {
-                // Rewrite only what changed: most `All` updates touch few VMs.
-                let rows = sqlx::query(self.q.select_vm_data.clone())
-                    .bind(&inf.id)
-                    .fetch_all(&mut *conn)
-                    .await
-                    .map_err(|e| db_err("cannot read the VMs", e))?;
-                let mut stored: HashMap<i64, &str> = HashMap::with_capacity(rows.len());
-                for r in &rows {
-                    stored.insert(get(r, "im_id")?, get(r, "data")?);
-                }
-                let mut present = HashSet::with_capacity(inf.vms.len());
-                for vm in &inf.vms {
-                    present.insert(vm.im_id);
-                    // Sealing is deterministic: equal text, equal stored value.
-                    let data = self.seal(to_json(&vm.data)?, || aad_vm(&inf.id, vm.im_id))?;
-                    if stored.get(&vm.im_id) != Some(&data.as_str()) {
-                        self.upsert_vm(conn, &inf.id, vm.im_id, data).await?;
-                    }
-                }
-                for &im_id in stored.keys() {
-                    if !present.contains(&im_id) {
-                        self.delete_vm(conn, &inf.id, im_id).await?;
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Inserts `inf` inside the caller's transaction.
-    pub(crate) async fn insert_in(
+    /// Inserts the rows of `w` inside the caller's transaction.
+    async fn insert_in(
         &self,
         tx: &mut AnyConnection,
-        inf: &StoredInf,
+        w: &Prepared,
+        vms: &[(i64, String)],
     ) -> Result<(), StoreError> {
-        let owners = self.seal(to_json(&inf.owners)?, || aad_owners(&inf.id))?;
-        let data = self.seal(to_json(&inf.data)?, || aad_data(&inf.id))?;
         let res = sqlx::query(self.q.insert_inf.clone())
-            .bind(&inf.id)
-            .bind(inf.version)
-            .bind(i64::from(inf.deleted))
-            .bind(inf.created_at)
+            .bind(&w.id)
+            .bind(w.version)
+            .bind(i64::from(w.deleted))
+            .bind(w.created_at)
             .bind(now_secs())
-            .bind(owners)
-            .bind(data)
+            .bind(&w.owners)
+            .bind(&w.data)
             .execute(&mut *tx)
             .await;
         if let Err(e) = res {
             if e.as_database_error()
                 .is_some_and(|d| d.is_unique_violation())
             {
-                return Err(StoreError::Exists(inf.id.clone()));
+                return Err(StoreError::Exists(w.id.clone()));
             }
             return Err(db_err("cannot insert an infrastructure", e));
         }
@@ -670,46 +612,44 @@ impl SqlStore {
         exec_id(
             tx,
             &self.q.delete_owner_keys,
-            &inf.id,
+            &w.id,
             "cannot clean owner keys",
         )
         .await?;
-        exec_id(tx, &self.q.delete_vms_of, &inf.id, "cannot clean VMs").await?;
-        self.insert_owner_keys(tx, &inf.id, &inf.owners).await?;
-        for vm in &inf.vms {
-            let data = self.seal(to_json(&vm.data)?, || aad_vm(&inf.id, vm.im_id))?;
-            self.upsert_vm(tx, &inf.id, vm.im_id, data).await?;
+        exec_id(tx, &self.q.delete_vms_of, &w.id, "cannot clean VMs").await?;
+        self.insert_keys(tx, &w.id, &w.owner_keys).await?;
+        for (im_id, data) in vms {
+            self.upsert_vm(tx, &w.id, *im_id, data).await?;
         }
         Ok(())
     }
 
-    /// Compare-and-set update of `inf` inside the caller's transaction.
-    pub(crate) async fn update_in(
+    /// Compare-and-set update with the rows of `w` inside the caller's
+    /// transaction.
+    async fn update_in(
         &self,
         tx: &mut AnyConnection,
-        inf: &StoredInf,
-        vms: VmChanges<'_>,
+        w: &Prepared,
+        vms: &VmRows,
     ) -> Result<(), StoreError> {
-        let owners = self.seal(to_json(&inf.owners)?, || aad_owners(&inf.id))?;
-        let data = self.seal(to_json(&inf.data)?, || aad_data(&inf.id))?;
         let done = sqlx::query(self.q.update_inf.clone())
-            .bind(inf.version)
-            .bind(i64::from(inf.deleted))
+            .bind(w.version)
+            .bind(i64::from(w.deleted))
             .bind(now_secs())
-            .bind(data)
-            .bind(&inf.id)
-            .bind(inf.version - 1)
+            .bind(&w.data)
+            .bind(&w.id)
+            .bind(w.version - 1)
             .execute(&mut *tx)
             .await
             .map_err(|e| db_err("cannot update an infrastructure", e))?;
         if done.rows_affected() == 0 {
-            return Err(StoreError::Conflict(inf.id.clone()));
+            return Err(StoreError::Conflict(w.id.clone()));
         }
         // Owners rarely change: rewrite their index only when they did.
         let changed = sqlx::query(self.q.update_owners.clone())
-            .bind(owners.as_str())
-            .bind(&inf.id)
-            .bind(owners.as_str())
+            .bind(w.owners.as_str())
+            .bind(&w.id)
+            .bind(w.owners.as_str())
             .execute(&mut *tx)
             .await
             .map_err(|e| db_err("cannot update the owners", e))?;
@@ -717,23 +657,52 @@ impl SqlStore {
             exec_id(
                 tx,
                 &self.q.delete_owner_keys,
-                &inf.id,
+                &w.id,
                 "cannot reindex the owners",
             )
             .await?;
-            self.insert_owner_keys(tx, &inf.id, &inf.owners).await?;
+            self.insert_keys(tx, &w.id, &w.owner_keys).await?;
         }
-        self.write_vms(tx, inf, vms).await?;
+        match vms {
+            VmRows::Some { upsert, delete } => {
+                for (im_id, data) in upsert {
+                    self.upsert_vm(tx, &w.id, *im_id, data).await?;
+                }
+                for im_id in delete {
+                    self.delete_vm(tx, &w.id, *im_id).await?;
+                }
+            }
+            VmRows::All(vms) => {
+                // Rewrite only what changed: most updates touch few VMs.
+                let rows = sqlx::query(self.q.select_vm_data.clone())
+                    .bind(&w.id)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(|e| db_err("cannot read the VMs", e))?;
+                let mut stored: HashMap<i64, &str> = HashMap::with_capacity(rows.len());
+                for r in &rows {
+                    stored.insert(get(r, "im_id")?, get(r, "data")?);
+                }
+                for (im_id, data) in vms {
+                    if stored.remove(im_id) != Some(data.as_str()) {
+                        self.upsert_vm(tx, &w.id, *im_id, data).await?;
+                    }
+                }
+                for &im_id in stored.keys() {
+                    self.delete_vm(tx, &w.id, im_id).await?;
+                }
+            }
+        }
         Ok(())
     }
 
-    /// Runs one write: through the group-commit writer of a SQLite file, or in
-    /// a transaction of its own. A non-`durable` write (a provisional insert)
+    /// Runs one write: through the writer thread of a SQLite file, or in a
+    /// transaction of its own. A non-`durable` write (a provisional insert)
     /// may be acknowledged before it reaches the disk; the caller's next
     /// durable write makes it durable too (one log, written in order).
-    async fn write(&self, op: WriteOp, durable: bool) -> Result<(), StoreError> {
+    async fn write(&self, w: Prepared, durable: bool) -> Result<(), StoreError> {
         if let Some(writer) = &self.writer {
-            return writer.submit(op, durable).await;
+            return writer.submit(w, durable).await;
         }
         let mut tx = self
             .pool
@@ -746,43 +715,13 @@ impl SqlStore {
                 .await
                 .map_err(|e| db_err("cannot relax the commit", e))?;
         }
-        self.apply(&mut tx, &op).await?;
+        match &w.kind {
+            Kind::Insert(vms) => self.insert_in(&mut tx, &w, vms).await?,
+            Kind::Update(vms) => self.update_in(&mut tx, &w, vms).await?,
+        }
         tx.commit()
             .await
             .map_err(|e| db_err("cannot commit a write", e))
-    }
-
-    /// Applies one write inside a transaction.
-    pub(crate) async fn apply(
-        &self,
-        tx: &mut AnyConnection,
-        op: &WriteOp,
-    ) -> Result<(), StoreError> {
-        match op {
-            WriteOp::Insert(inf) => self.insert_in(tx, inf).await,
-            WriteOp::Update(inf, vms) => self.update_in(tx, inf, vms.as_changes()).await,
-        }
-    }
-
-    /// The pool (for the writer task).
-    pub(crate) fn pool(&self) -> &AnyPool {
-        &self.pool
-    }
-
-    /// The pool for lease writes (the main one unless PostgreSQL has its own).
-    pub(crate) fn lease_writes(&self) -> &AnyPool {
-        self.lease_pool.as_ref().unwrap_or(&self.pool)
-    }
-
-    /// The dialect's statement that opens a write transaction.
-    pub(crate) fn begin_write_sql(&self) -> &'static str {
-        self.dialect.begin_write()
-    }
-
-    /// Whether SQLite syncs every commit (so a batch of provisional writes may
-    /// skip it).
-    pub(crate) fn syncs_every_commit(&self) -> bool {
-        self.durability == Durability::Full
     }
 
     fn index_entries(&self, rows: &[AnyRow]) -> Result<Vec<IndexEntry>, StoreError> {
@@ -939,6 +878,41 @@ impl SqlStore {
         Ok(sealed)
     }
 
+    /// `w` as stored: its values sealed and its owner keys keyed when a
+    /// server key is configured (sealing is deterministic, so an unchanged
+    /// value stays equal and is not rewritten).
+    fn sealed(&self, mut w: Prepared, owners: &[ImUser]) -> Result<Prepared, StoreError> {
+        let Some(s) = &self.secrets else {
+            return Ok(w);
+        };
+        let id = w.id.clone();
+        w.owners = s.seal(&w.owners, &aad_owners(&id))?;
+        w.data = s.seal(&w.data, &aad_data(&id))?;
+        w.owner_keys = self.owner_keys(owners);
+        let seal_vms = |vms: &mut Vec<(i64, String)>| -> Result<(), StoreError> {
+            for (im_id, data) in vms.iter_mut() {
+                *data = s.seal(data, &aad_vm(&id, *im_id))?;
+            }
+            Ok(())
+        };
+        match &mut w.kind {
+            Kind::Insert(vms) | Kind::Update(VmRows::All(vms)) => seal_vms(vms)?,
+            Kind::Update(VmRows::Some { upsert, .. }) => seal_vms(upsert)?,
+        }
+        Ok(w)
+    }
+
+    /// The pool (reads and lease queries).
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// The pool for lease writes (the main one unless PostgreSQL has its own).
+    pub(crate) fn lease_writes(&self) -> &AnyPool {
+        self.lease_pool.as_ref().unwrap_or(&self.pool)
+    }
+
+
     /// A pooled connection ready for [`Dialect::begin_read`].
     async fn read_conn(&self) -> Result<sqlx::pool::PoolConnection<Any>, StoreError> {
         let mut conn = self
@@ -983,6 +957,15 @@ impl Store for SqlStore {
     }
 
     async fn load_index(&self) -> Result<Vec<IndexEntry>, StoreError> {
+        // With a server key the owners are sealed: the sqlx path opens them.
+        if let Some(path) = self.sqlite_path.as_ref().filter(|_| self.secrets.is_none()) {
+            // In place: sqlx would hand each of 100,000 rows over from its
+            // connection thread, and convert it to its `Any` form.
+            let path = path.clone();
+            return tokio::task::spawn_blocking(move || crate::writer::read_index(&path))
+                .await
+                .map_err(|e| StoreError::Backend(format!("the index reader failed: {e}")))?;
+        }
         let rows = sqlx::query(self.q.load_index.clone())
             .fetch_all(&self.pool)
             .await
@@ -1019,19 +1002,18 @@ impl Store for SqlStore {
     }
 
     async fn insert(&self, inf: &StoredInf) -> Result<(), StoreError> {
-        self.write(WriteOp::Insert(inf.clone()), true).await
+        let w = self.sealed(Prepared::insert(inf)?, &inf.owners)?;
+        self.write(w, true).await
     }
 
     async fn insert_provisional(&self, inf: &StoredInf) -> Result<(), StoreError> {
-        self.write(WriteOp::Insert(inf.clone()), false).await
+        let w = self.sealed(Prepared::insert(inf)?, &inf.owners)?;
+        self.write(w, false).await
     }
 
     async fn update(&self, inf: &StoredInf, vms: VmChanges<'_>) -> Result<(), StoreError> {
-        self.write(
-            WriteOp::Update(inf.clone(), OwnedVmChanges::from(vms)),
-            true,
-        )
-        .await
+        let w = self.sealed(Prepared::update(inf, vms)?, &inf.owners)?;
+        self.write(w, true).await
     }
 
     async fn load_all(&self) -> Result<Vec<StoredInf>, StoreError> {

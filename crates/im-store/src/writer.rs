@@ -1,70 +1,164 @@
-//! Group commit for a SQLite file: one task owns every write and commits the
-//! writes that queued up while the previous commit was syncing as one
-//! transaction, so N concurrent writers cost one disk sync instead of N, and
-//! nobody sleeps in SQLite's busy handler (whose back-off, up to 100 ms per
-//! try, made the tail of concurrent creates hundreds of milliseconds).
+//! Writes of a SQLite file: one thread owns a connection of its own, driven
+//! in place with rusqlite (the same bundled libsqlite3 as sqlx's), and
+//! commits the writes that queued up while the previous commit was syncing
+//! as one transaction (group commit): N concurrent writers cost one disk sync
+//! instead of N, and nobody sleeps in SQLite's busy handler.
 //!
-//! Each write runs inside its own savepoint: a write that fails (a version
-//! conflict, an existing id) is rolled back alone and gets its error; the
-//! others commit. If the commit itself fails, every write of the batch gets
-//! the error. A batch in which no write asked for durability (provisional
-//! inserts) is committed on a connection with `synchronous = NORMAL`: in the
-//! log, not yet synced; the next durable commit syncs it.
+//! Why not a sqlx connection: sqlx runs each SQLite connection on a worker
+//! thread of its own and every statement is a round trip to it (two thread
+//! wake-ups); a create's half-dozen statements cost more in hand-offs than in
+//! SQLite. Here a whole batch costs one wake-up of this thread and one reply
+//! per write; statements are prepared once and cached.
+//!
+//! Each write of a batch runs inside its own savepoint: a write that fails (a
+//! version conflict, an existing id) is rolled back alone and gets its error;
+//! the others commit. If the commit itself fails, every write of the batch
+//! gets the error and the connection is reopened for the next batch. A batch
+//! in which no write asked for durability (provisional inserts) is committed
+//! with `synchronous = NORMAL`: in the log, not yet synced; the next durable
+//! commit syncs it (one log, written in order).
+//!
+//! The rows written are [`Prepared`]: serialized in the caller's task (so
+//! concurrent writers do their JSON in parallel), the same for every backend
+//! (the PostgreSQL/MySQL path in [`crate::sql`] writes them through sqlx).
 
-use im_core::{StoreError, StoredInf, VmChanges};
-use sqlx::{AnyConnection, Connection as _};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use im_auth::ImUser;
+use im_core::{StoreError, StoredInf, VmChanges, now_secs};
+use rusqlite::{Connection, OpenFlags, OptionalExtension as _, params};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::sql::SqlStore;
+use crate::sql::owner_key;
 
 /// The most writes committed together.
 const MAX_BATCH: usize = 128;
 
-/// One write, owned so it can cross to the writer task.
+/// One write of an infrastructure, serialized: the rows to store.
 #[derive(Debug)]
-pub(crate) enum WriteOp {
-    /// [`im_core::Store::insert`].
-    Insert(StoredInf),
-    /// [`im_core::Store::update`].
-    Update(StoredInf, OwnedVmChanges),
+pub(crate) struct Prepared {
+    /// Infrastructure id.
+    pub id: String,
+    /// The version written (1 on insert; an update expects `version - 1`).
+    pub version: i64,
+    /// Tombstone flag.
+    pub deleted: bool,
+    /// Creation time, seconds since the epoch.
+    pub created_at: i64,
+    /// The owners as JSON.
+    pub owners: String,
+    /// Their distinct owner-index keys.
+    pub owner_keys: Vec<String>,
+    /// The infrastructure's fields as JSON.
+    pub data: String,
+    /// Insert or update, with the VM rows.
+    pub kind: Kind,
 }
 
-/// [`VmChanges`] without the borrow.
+/// What a [`Prepared`] write does.
 #[derive(Debug)]
-pub(crate) enum OwnedVmChanges {
-    None,
-    Some(Vec<i64>),
-    All,
+pub(crate) enum Kind {
+    /// A new infrastructure with these VM rows (`im_id`, JSON).
+    Insert(Vec<(i64, String)>),
+    /// A compare-and-set update.
+    Update(VmRows),
 }
 
-impl From<VmChanges<'_>> for OwnedVmChanges {
-    fn from(v: VmChanges<'_>) -> Self {
-        match v {
-            VmChanges::None => OwnedVmChanges::None,
-            VmChanges::Some(ids) => OwnedVmChanges::Some(ids.to_vec()),
-            VmChanges::All => OwnedVmChanges::All,
+/// The VM rows an update writes.
+#[derive(Debug)]
+pub(crate) enum VmRows {
+    /// These rows inserted or replaced, these deleted; others untouched.
+    Some {
+        upsert: Vec<(i64, String)>,
+        delete: Vec<i64>,
+    },
+    /// Exactly these rows: unchanged ones are not rewritten, the others
+    /// deleted.
+    All(Vec<(i64, String)>),
+}
+
+fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> Result<String, StoreError> {
+    serde_json::to_string(v).map_err(|e| StoreError::Backend(format!("cannot serialize: {e}")))
+}
+
+/// The distinct owner keys of an owner list.
+pub(crate) fn owner_keys(owners: &[ImUser]) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::with_capacity(owners.len());
+    for o in owners {
+        let k = owner_key(&o.username);
+        if !keys.contains(&k) {
+            keys.push(k);
         }
     }
+    keys
 }
 
-impl OwnedVmChanges {
-    pub(crate) fn as_changes(&self) -> VmChanges<'_> {
-        match self {
-            OwnedVmChanges::None => VmChanges::None,
-            OwnedVmChanges::Some(ids) => VmChanges::Some(ids),
-            OwnedVmChanges::All => VmChanges::All,
-        }
+impl Prepared {
+    fn new(inf: &StoredInf, kind: Kind) -> Result<Prepared, StoreError> {
+        Ok(Prepared {
+            id: inf.id.clone(),
+            version: inf.version,
+            deleted: inf.deleted,
+            created_at: inf.created_at,
+            owners: to_json(&inf.owners)?,
+            owner_keys: owner_keys(&inf.owners),
+            data: to_json(&inf.data)?,
+            kind,
+        })
+    }
+
+    /// The rows of a [`im_core::Store::insert`].
+    pub(crate) fn insert(inf: &StoredInf) -> Result<Prepared, StoreError> {
+        let vms = inf
+            .vms
+            .iter()
+            .map(|v| Ok((v.im_id, to_json(&v.data)?)))
+            .collect::<Result<_, StoreError>>()?;
+        Self::new(inf, Kind::Insert(vms))
+    }
+
+    /// The rows of a [`im_core::Store::update`].
+    pub(crate) fn update(inf: &StoredInf, changes: VmChanges<'_>) -> Result<Prepared, StoreError> {
+        let rows = match changes {
+            VmChanges::None => VmRows::Some {
+                upsert: Vec::new(),
+                delete: Vec::new(),
+            },
+            VmChanges::Some(ids) => {
+                let (mut upsert, mut delete) = (Vec::new(), Vec::new());
+                for (n, &im_id) in ids.iter().enumerate() {
+                    if ids[..n].contains(&im_id) {
+                        continue;
+                    }
+                    match inf.vms.iter().rev().find(|v| v.im_id == im_id) {
+                        Some(vm) => upsert.push((im_id, to_json(&vm.data)?)),
+                        // Named but gone from the infrastructure: the row goes too.
+                        None => delete.push(im_id),
+                    }
+                }
+                VmRows::Some { upsert, delete }
+            }
+            VmChanges::All => VmRows::All(
+                inf.vms
+                    .iter()
+                    .map(|v| Ok((v.im_id, to_json(&v.data)?)))
+                    .collect::<Result<_, StoreError>>()?,
+            ),
+        };
+        Self::new(inf, Kind::Update(rows))
     }
 }
 
 struct Job {
-    op: WriteOp,
+    write: Prepared,
     durable: bool,
     reply: oneshot::Sender<Result<(), StoreError>>,
 }
 
-/// The sending side of the writer task; the task ends when this is dropped
-/// (after the writes already queued).
+/// The sending side of the writer thread; the thread ends when this is
+/// dropped (after the writes already queued).
 #[derive(Debug)]
 pub(crate) struct WriterHandle {
     tx: mpsc::UnboundedSender<Job>,
@@ -72,33 +166,74 @@ pub(crate) struct WriterHandle {
 
 impl WriterHandle {
     /// Queues a write and waits for its commit.
-    pub(crate) async fn submit(&self, op: WriteOp, durable: bool) -> Result<(), StoreError> {
+    pub(crate) async fn submit(&self, write: Prepared, durable: bool) -> Result<(), StoreError> {
         let (reply, answer) = oneshot::channel();
+        let stopped = || StoreError::Backend("the database writer has stopped".into());
         self.tx
-            .send(Job { op, durable, reply })
-            .map_err(|_| StoreError::Backend("the database writer has stopped".into()))?;
-        answer
-            .await
-            .map_err(|_| StoreError::Backend("the database writer has stopped".into()))?
+            .send(Job {
+                write,
+                durable,
+                reply,
+            })
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
     }
 }
 
-/// Starts the writer task of `store` (which must write directly).
-pub(crate) fn spawn(store: SqlStore) -> WriterHandle {
-    let (tx, rx) = mpsc::unbounded_channel();
-    tokio::spawn(run(store, rx));
-    WriterHandle { tx }
+/// How the writer opens its connection.
+#[derive(Debug, Clone)]
+pub(crate) struct WriterConfig {
+    /// The database file (exists: the store opened and migrated it).
+    pub path: PathBuf,
+    /// SQLite's busy timeout.
+    pub busy_timeout: Duration,
+    /// Whether commits sync (`synchronous = FULL`), so that a batch of
+    /// provisional writes may skip it.
+    pub full: bool,
 }
 
-async fn run(store: SqlStore, mut rx: mpsc::UnboundedReceiver<Job>) {
-    // The writer keeps its own connections (out of the pool): one that syncs
-    // every commit and, when the store does, one that does not (for batches
-    // of provisional writes), so no batch pays for a pool checkout or a
-    // PRAGMA switch. A connection that failed is replaced on the next batch.
-    let mut durable: Option<AnyConnection> = None;
-    let mut relaxed: Option<AnyConnection> = None;
+/// Starts the writer thread of a SQLite file.
+pub(crate) fn spawn(config: WriterConfig) -> Result<WriterHandle, StoreError> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    std::thread::Builder::new()
+        .name("im-sqlite-writer".into())
+        .spawn(move || run(&config, rx))
+        .map_err(|e| StoreError::Backend(format!("cannot start the database writer: {e}")))?;
+    Ok(WriterHandle { tx })
+}
+
+/// The writer's connection and the `synchronous` setting it has now.
+struct Writer {
+    conn: Connection,
+    relaxed: bool,
+}
+
+fn backend(what: &str, e: rusqlite::Error) -> StoreError {
+    StoreError::Backend(format!("{what}: {e}"))
+}
+
+fn open(config: &WriterConfig) -> Result<Writer, StoreError> {
+    let conn = Connection::open_with_flags(
+        &config.path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| backend("cannot open the database for writing", e))?;
+    conn.busy_timeout(config.busy_timeout)
+        .map_err(|e| backend("cannot set the busy timeout", e))?;
+    conn.set_prepared_statement_cache_capacity(32);
+    let sync = if config.full { "FULL" } else { "NORMAL" };
+    conn.execute_batch(&format!("PRAGMA synchronous = {sync}"))
+        .map_err(|e| backend("cannot set the commit mode", e))?;
+    Ok(Writer {
+        conn,
+        relaxed: false,
+    })
+}
+
+fn run(config: &WriterConfig, mut rx: mpsc::UnboundedReceiver<Job>) {
+    let mut writer: Option<Writer> = None;
     let mut batch = Vec::new();
-    while let Some(first) = rx.recv().await {
+    while let Some(first) = rx.blocking_recv() {
         batch.push(first);
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
@@ -106,22 +241,33 @@ async fn run(store: SqlStore, mut rx: mpsc::UnboundedReceiver<Job>) {
                 Err(_) => break,
             }
         }
-        let relax = store.syncs_every_commit() && batch.iter().all(|j| !j.durable);
-        let slot = if relax { &mut relaxed } else { &mut durable };
-        let results = match connection(&store, slot, relax).await {
-            Ok(conn) => {
-                let results = commit_on(&store, conn, &batch).await;
+        if writer.is_none() {
+            match open(config) {
+                Ok(w) => writer = Some(w),
+                Err(e) => {
+                    for job in batch.drain(..) {
+                        let _ = job.reply.send(Err(StoreError::Backend(e.to_string())));
+                    }
+                    continue;
+                }
+            }
+        }
+        let relax = config.full && batch.iter().all(|j| !j.durable);
+        let results = match writer.as_mut() {
+            Some(w) => {
+                let results = w.commit(&batch, relax);
                 if results
                     .iter()
                     .any(|r| matches!(r, Err(StoreError::Backend(_))))
                 {
-                    *slot = None;
+                    // A connection in an unknown state is not reused.
+                    writer = None;
                 }
                 results
             }
-            Err(e) => batch
+            None => batch
                 .iter()
-                .map(|_| Err(StoreError::Backend(e.clone())))
+                .map(|_| Err(StoreError::Backend("no database connection".into())))
                 .collect(),
         };
         for (job, result) in batch.drain(..).zip(results) {
@@ -131,78 +277,296 @@ async fn run(store: SqlStore, mut rx: mpsc::UnboundedReceiver<Job>) {
     }
 }
 
-/// The writer's connection of one kind, opened when missing.
-async fn connection<'a>(
-    store: &SqlStore,
-    slot: &'a mut Option<AnyConnection>,
-    relaxed: bool,
-) -> Result<&'a mut AnyConnection, String> {
-    if slot.is_none() {
-        let mut conn = store
-            .pool()
-            .acquire()
-            .await
-            .map_err(|e| format!("cannot get a connection: {e}"))?
-            .detach();
-        if relaxed {
-            sqlx::query("PRAGMA synchronous = NORMAL")
-                .execute(&mut conn)
-                .await
-                .map_err(|e| format!("cannot relax the commit: {e}"))?;
-        }
-        *slot = Some(conn);
+impl Writer {
+    fn exec(&self, sql: &str, what: &str) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(sql)
+            .and_then(|mut s| s.execute([]))
+            .map(|_| ())
+            .map_err(|e| backend(what, e))
     }
-    slot.as_mut()
-        .ok_or_else(|| "no database connection".to_string())
-}
 
-/// Commits a batch on `conn`; one result per job, in order. A batch of one
-/// needs no savepoint: its failure rolls back the transaction.
-async fn commit_on(
-    store: &SqlStore,
-    conn: &mut AnyConnection,
-    batch: &[Job],
-) -> Vec<Result<(), StoreError>> {
-    let fail_all = |what: &str, e: sqlx::Error| -> Vec<Result<(), StoreError>> {
+    /// Commits a batch; one result per job, in order. A batch of one needs no
+    /// savepoint: its failure rolls back the transaction.
+    fn commit(&mut self, batch: &[Job], relax: bool) -> Vec<Result<(), StoreError>> {
+        let fail_all = |e: StoreError| -> Vec<Result<(), StoreError>> {
+            batch
+                .iter()
+                .map(|_| Err(StoreError::Backend(e.to_string())))
+                .collect()
+        };
+        if relax != self.relaxed {
+            let sql = if relax {
+                "PRAGMA synchronous = NORMAL"
+            } else {
+                "PRAGMA synchronous = FULL"
+            };
+            if let Err(e) = self.exec(sql, "cannot set the commit mode") {
+                return fail_all(e);
+            }
+            self.relaxed = relax;
+        }
+        if let Err(e) = self.exec("BEGIN IMMEDIATE", "cannot begin a write") {
+            return fail_all(e);
+        }
+        let results = if let [job] = batch {
+            let result = apply(&self.conn, &job.write);
+            if result.is_err() {
+                return match self.exec("ROLLBACK", "cannot roll back a write") {
+                    Ok(()) => vec![result],
+                    Err(e) => fail_all(e),
+                };
+            }
+            vec![result]
+        } else {
+            let mut results = Vec::with_capacity(batch.len());
+            for job in batch {
+                if let Err(e) = self.exec("SAVEPOINT w", "cannot open a savepoint") {
+                    return self.abort(batch, e);
+                }
+                let result = apply(&self.conn, &job.write);
+                let ended = if result.is_ok() {
+                    self.exec("RELEASE w", "cannot close a savepoint")
+                } else {
+                    self.exec("ROLLBACK TO w", "cannot roll back a savepoint")
+                        .and_then(|()| self.exec("RELEASE w", "cannot close a savepoint"))
+                };
+                if let Err(e) = ended {
+                    return self.abort(batch, e);
+                }
+                results.push(result);
+            }
+            results
+        };
+        match self.exec("COMMIT", "cannot commit a write") {
+            Ok(()) => results,
+            Err(e) => self.abort(batch, e),
+        }
+    }
+
+    /// Rolls back what is left of a failed batch; every job gets `e`.
+    fn abort(&self, batch: &[Job], e: StoreError) -> Vec<Result<(), StoreError>> {
+        if !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
         batch
             .iter()
-            .map(|_| Err(StoreError::Backend(format!("{what}: {e}"))))
+            .map(|_| Err(StoreError::Backend(e.to_string())))
             .collect()
-    };
-    let mut tx = match conn.begin_with(store.begin_write_sql()).await {
-        Ok(tx) => tx,
-        Err(e) => return fail_all("cannot begin a write", e),
-    };
-    if let [job] = batch {
-        let result = store.apply(&mut tx, &job.op).await;
-        if result.is_err() {
-            // Dropping the transaction rolls it back.
-            return vec![result];
-        }
-        if let Err(e) = tx.commit().await {
-            return fail_all("cannot commit a write", e);
-        }
-        return vec![result];
     }
-    let mut results = Vec::with_capacity(batch.len());
-    for job in batch {
-        let mut sp = match tx.begin().await {
-            Ok(sp) => sp,
-            Err(e) => return fail_all("cannot open a savepoint", e),
+}
+
+const INSERT_INF: &str = "INSERT INTO infrastructures \
+    (id, version, deleted, created_at, updated_at, owners, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+const UPDATE_INF: &str = "UPDATE infrastructures \
+    SET version = ?1, deleted = ?2, updated_at = ?3, data = ?4 WHERE id = ?5 AND version = ?6";
+const UPDATE_OWNERS: &str = "UPDATE infrastructures SET owners = ?1 WHERE id = ?2 AND owners <> ?1";
+const DELETE_OWNER_KEYS: &str = "DELETE FROM inf_owners WHERE inf_id = ?1";
+const INSERT_OWNER_KEY: &str = "INSERT INTO inf_owners (owner_key, inf_id) VALUES (?1, ?2)";
+const DELETE_VMS_OF: &str = "DELETE FROM vms WHERE inf_id = ?1";
+const SELECT_VMS: &str = "SELECT im_id, data FROM vms WHERE inf_id = ?1";
+const UPSERT_VM: &str = "INSERT INTO vms (inf_id, im_id, data) VALUES (?1, ?2, ?3) \
+    ON CONFLICT (inf_id, im_id) DO UPDATE SET data = excluded.data";
+const DELETE_VM: &str = "DELETE FROM vms WHERE inf_id = ?1 AND im_id = ?2";
+
+/// Runs a cached statement with parameters; the number of rows changed.
+fn run_stmt(
+    conn: &Connection,
+    sql: &str,
+    p: impl rusqlite::Params,
+    what: &str,
+) -> Result<usize, StoreError> {
+    conn.prepare_cached(sql)
+        .and_then(|mut s| s.execute(p))
+        .map_err(|e| backend(what, e))
+}
+
+/// Applies one write inside the open transaction (the same statements as
+/// the sqlx path of [`crate::sql::SqlStore`]).
+fn apply(conn: &Connection, w: &Prepared) -> Result<(), StoreError> {
+    match &w.kind {
+        Kind::Insert(vms) => {
+            let inserted = conn.prepare_cached(INSERT_INF).and_then(|mut s| {
+                s.execute(params![
+                    w.id,
+                    w.version,
+                    i64::from(w.deleted),
+                    w.created_at,
+                    now_secs(),
+                    w.owners,
+                    w.data
+                ])
+            });
+            if let Err(e) = inserted {
+                if matches!(
+                    e.sqlite_error_code(),
+                    Some(rusqlite::ErrorCode::ConstraintViolation)
+                ) {
+                    return Err(StoreError::Exists(w.id.clone()));
+                }
+                return Err(backend("cannot insert an infrastructure", e));
+            }
+            // Rows orphaned by a manual purge of `infrastructures` must not leak in.
+            run_stmt(conn, DELETE_OWNER_KEYS, [&w.id], "cannot clean owner keys")?;
+            run_stmt(conn, DELETE_VMS_OF, [&w.id], "cannot clean VMs")?;
+            insert_owner_keys(conn, w)?;
+            for (im_id, data) in vms {
+                run_stmt(
+                    conn,
+                    UPSERT_VM,
+                    params![w.id, im_id, data],
+                    "cannot write a VM",
+                )?;
+            }
+        }
+        Kind::Update(rows) => {
+            let done = run_stmt(
+                conn,
+                UPDATE_INF,
+                params![
+                    w.version,
+                    i64::from(w.deleted),
+                    now_secs(),
+                    w.data,
+                    w.id,
+                    w.version - 1
+                ],
+                "cannot update an infrastructure",
+            )?;
+            if done == 0 {
+                return Err(StoreError::Conflict(w.id.clone()));
+            }
+            // Owners rarely change: rewrite their index only when they did.
+            let changed = run_stmt(
+                conn,
+                UPDATE_OWNERS,
+                params![w.owners, w.id],
+                "cannot update the owners",
+            )?;
+            if changed > 0 {
+                run_stmt(
+                    conn,
+                    DELETE_OWNER_KEYS,
+                    [&w.id],
+                    "cannot reindex the owners",
+                )?;
+                insert_owner_keys(conn, w)?;
+            }
+            match rows {
+                VmRows::Some { upsert, delete } => {
+                    for (im_id, data) in upsert {
+                        run_stmt(
+                            conn,
+                            UPSERT_VM,
+                            params![w.id, im_id, data],
+                            "cannot write a VM",
+                        )?;
+                    }
+                    for im_id in delete {
+                        run_stmt(conn, DELETE_VM, params![w.id, im_id], "cannot delete a VM")?;
+                    }
+                }
+                VmRows::All(vms) => write_all_vms(conn, &w.id, vms)?,
+            }
+        }
+    }
+    Ok(())
+}
+
+fn insert_owner_keys(conn: &Connection, w: &Prepared) -> Result<(), StoreError> {
+    for key in &w.owner_keys {
+        run_stmt(
+            conn,
+            INSERT_OWNER_KEY,
+            params![key, w.id],
+            "cannot index the owners",
+        )?;
+    }
+    Ok(())
+}
+
+/// Makes the VM rows of `id` exactly `vms`, rewriting only those that
+/// changed (most updates touch few VMs).
+fn write_all_vms(conn: &Connection, id: &str, vms: &[(i64, String)]) -> Result<(), StoreError> {
+    let mut stored: HashMap<i64, String> = HashMap::new();
+    {
+        let mut stmt = conn
+            .prepare_cached(SELECT_VMS)
+            .map_err(|e| backend("cannot read the VMs", e))?;
+        let mut rows = stmt
+            .query([id])
+            .map_err(|e| backend("cannot read the VMs", e))?;
+        while let Some(r) = rows.next().map_err(|e| backend("cannot read the VMs", e))? {
+            let im_id: i64 = r.get(0).map_err(|e| backend("cannot read the VMs", e))?;
+            let data: String = r.get(1).map_err(|e| backend("cannot read the VMs", e))?;
+            stored.insert(im_id, data);
+        }
+    }
+    for (im_id, data) in vms {
+        if stored.remove(im_id).as_deref() != Some(data.as_str()) {
+            run_stmt(
+                conn,
+                UPSERT_VM,
+                params![id, im_id, data],
+                "cannot write a VM",
+            )?;
+        }
+    }
+    for im_id in stored.keys() {
+        run_stmt(conn, DELETE_VM, params![id, im_id], "cannot delete a VM")?;
+    }
+    Ok(())
+}
+
+/// Reads the index of a SQLite file (live infrastructures, newest first) on
+/// a connection of its own, in place: `(id, owners JSON, created_at)` with
+/// each distinct owners text parsed once.
+pub(crate) fn read_index(path: &std::path::Path) -> Result<Vec<im_core::IndexEntry>, StoreError> {
+    let err = |e: rusqlite::Error| backend("cannot load the index", e);
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(err)?;
+    let count: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM infrastructures WHERE deleted = 0",
+            [],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(err)?
+        .unwrap_or(0);
+    let mut stmt = conn
+        .prepare(
+            "SELECT id, owners, created_at FROM infrastructures \
+             WHERE deleted = 0 ORDER BY created_at DESC, rowid DESC",
+        )
+        .map_err(err)?;
+    let mut rows = stmt.query([]).map_err(err)?;
+    let mut parsed: HashMap<String, Vec<ImUser>> = HashMap::new();
+    let mut out = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
+    while let Some(r) = rows.next().map_err(err)? {
+        let id = r
+            .get_ref(0)
+            .and_then(|v| Ok(v.as_str()?.to_string()))
+            .map_err(err)?;
+        let text = r.get_ref(1).and_then(|v| Ok(v.as_str()?)).map_err(err)?;
+        let owners = match parsed.get(text) {
+            Some(o) => o.clone(),
+            None => {
+                let o: Vec<ImUser> = serde_json::from_str(text)
+                    .map_err(|e| StoreError::Backend(format!("corrupt owners: {e}")))?;
+                parsed.insert(text.to_string(), o.clone());
+                o
+            }
         };
-        let result = store.apply(&mut sp, &job.op).await;
-        let ended = if result.is_ok() {
-            sp.commit().await
-        } else {
-            sp.rollback().await
-        };
-        if let Err(e) = ended {
-            return fail_all("cannot close a savepoint", e);
-        }
-        results.push(result);
+        let created_at: i64 = r.get(2).map_err(err)?;
+        out.push(im_core::IndexEntry {
+            id,
+            owners,
+            created_at,
+        });
     }
-    if let Err(e) = tx.commit().await {
-        return fail_all("cannot commit a write", e);
-    }
-    results
+    Ok(out)
 }
