@@ -204,6 +204,10 @@ impl SqlStore {
     /// See [`im_core::Store::open_operations`]: a scan of the live rows for
     /// the `im_op` key the core writes (at start of a single server only).
     pub(crate) async fn open_operation_ids(&self) -> Result<Vec<String>, StoreError> {
+        if self.secrets().is_some() {
+            // Sealed data cannot be searched in SQL: open each live row.
+            return self.open_operation_ids_sealed().await;
+        }
         let rows = sqlx::query(
             "SELECT id FROM infrastructures WHERE deleted = 0 AND data LIKE '%\"im_op\"%'",
         )
@@ -216,5 +220,27 @@ impl SqlStore {
                     .map_err(|e| StoreError::Backend(format!("infrastructures: {e}")))
             })
             .collect()
+    }
+
+    /// [`SqlStore::open_operation_ids`] with a server key: every live row's
+    /// data is opened and looked at (start-up and takeover scans only).
+    async fn open_operation_ids_sealed(&self) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query("SELECT id, data FROM infrastructures WHERE deleted = 0")
+            .fetch_all(self.pool())
+            .await
+            .map_err(|e| db_err("cannot list the open operations", e))?;
+        let mut out = Vec::new();
+        for r in &rows {
+            let col = |c: &str| -> Result<String, StoreError> {
+                r.try_get(c)
+                    .map_err(|e| StoreError::Backend(format!("infrastructures: {e}")))
+            };
+            let id = col("id")?;
+            let data = col("data")?;
+            if self.data_has_open_op(&id, &data)? {
+                out.push(id);
+            }
+        }
+        Ok(out)
     }
 }

@@ -771,6 +771,13 @@ impl SqlStore {
         })
     }
 
+    /// Whether an infrastructure's stored `data` (sealed or not) holds an
+    /// open operation record (`im_op`).
+    pub(crate) fn data_has_open_op(&self, id: &str, stored: &str) -> Result<bool, StoreError> {
+        let data = parse_map(&self.unseal(stored, || aad_data(id))?)?;
+        Ok(data.get("im_op").is_some_and(|v| !v.is_null()))
+    }
+
     /// The server key, when configured.
     pub(crate) fn secrets(&self) -> Option<&Secrets> {
         self.secrets.as_deref()
@@ -911,7 +918,6 @@ impl SqlStore {
     pub(crate) fn lease_writes(&self) -> &AnyPool {
         self.lease_pool.as_ref().unwrap_or(&self.pool)
     }
-
 
     /// A pooled connection ready for [`Dialect::begin_read`].
     async fn read_conn(&self) -> Result<sqlx::pool::PoolConnection<Any>, StoreError> {
