@@ -620,10 +620,33 @@ impl Manager {
         auth: &AuthData,
         context: bool,
     ) -> (usize, Vec<String>) {
+        let (removed, errors) = self.finalize_vms(inf, targets, auth, false).await;
+        if context && removed > 0 {
+            self.contextualize(inf, None);
+        }
+        (removed, errors)
+    }
+
+    /// Finalizes the VMs `targets` in the cloud and marks them destroyed;
+    /// the last VM of a cloud is told so (the connector then cleans what the
+    /// infrastructure created there). Returns how many went and the errors.
+    /// `skip_destroyed`: VMs already marked destroyed are left alone (the
+    /// resumption of a removal cut by a crash).
+    pub(crate) async fn finalize_vms(
+        &self,
+        inf: &mut Infrastructure,
+        targets: &[i64],
+        auth: &AuthData,
+        skip_destroyed: bool,
+    ) -> (usize, Vec<String>) {
         let mut removed = 0;
         let mut errors = Vec::new();
         for (n, im_id) in targets.iter().enumerate() {
-            let Some(i) = inf.vms.iter().position(|v| v.im_id == *im_id) else {
+            let Some(i) = inf
+                .vms
+                .iter()
+                .position(|v| v.im_id == *im_id && !(skip_destroyed && v.destroy))
+            else {
                 continue;
             };
             let vm = &inf.vms[i];
@@ -648,9 +671,6 @@ impl Manager {
                 }
                 Err(e) => errors.push(e),
             }
-        }
-        if context && removed > 0 {
-            self.contextualize(inf, None);
         }
         (removed, errors)
     }

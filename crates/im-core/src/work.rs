@@ -288,7 +288,7 @@ impl Manager {
                     .and_then(Value::as_array)
                     .map(|a| a.iter().filter_map(Value::as_i64).collect())
                     .unwrap_or_default();
-                let errors = self.finalize_vms(&mut inf, &targets, &auth).await;
+                let (_, errors) = self.finalize_vms(&mut inf, &targets, &auth, true).await;
                 if !errors.is_empty() {
                     inf.add_cont_msg(&format!(
                         "Error removing resources (resumed after the stop of the server running it): {}",
@@ -315,45 +315,6 @@ impl Manager {
         }
         inf.deleting = false;
         self.commit(slot, inf, VmChanges::All).await
-    }
-
-    /// Finalizes the live VMs among `targets` (as RemoveResource does) and
-    /// marks them destroyed; returns the cloud errors.
-    pub(crate) async fn finalize_vms(
-        &self,
-        inf: &mut Infrastructure,
-        targets: &[i64],
-        auth: &AuthData,
-    ) -> Vec<String> {
-        let mut errors = Vec::new();
-        for (n, im_id) in targets.iter().enumerate() {
-            let Some(i) = inf.vms.iter().position(|v| v.im_id == *im_id && !v.destroy) else {
-                continue;
-            };
-            let vm = &inf.vms[i];
-            let res = if vm.cloud_id.is_none() {
-                Ok(())
-            } else {
-                let same_cloud_left = inf.live_vms().any(|o| {
-                    !targets.contains(&o.im_id)
-                        && o.cloud.type_ == vm.cloud.type_
-                        && o.cloud.server == vm.cloud.server
-                });
-                let last = !same_cloud_left && n + 1 == targets.len();
-                match self.vm_connector(vm, auth) {
-                    Ok(c) => {
-                        c.finalize(&crate::manager::vm_ref(&inf.id, vm), last, auth)
-                            .await
-                    }
-                    Err(e) => Err(e.to_string()),
-                }
-            };
-            match res {
-                Ok(()) => inf.vms[i].destroy = true,
-                Err(e) => errors.push(e),
-            }
-        }
-        errors
     }
 
     /// Ends the operations a previous run of this (single) server left open.
