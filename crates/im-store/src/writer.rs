@@ -301,7 +301,15 @@ impl Writer {
             } else {
                 "PRAGMA synchronous = FULL"
             };
-            if let Err(e) = self.exec(sql, "cannot set the commit mode") {
+            // Not a cached statement: SQLite applies `PRAGMA synchronous`
+            // when it compiles it, so a re-run of a cached one changes
+            // nothing (and would leave durable commits unsynced after a
+            // re-compilation of the other one).
+            if let Err(e) = self
+                .conn
+                .execute_batch(sql)
+                .map_err(|e| backend("cannot set the commit mode", e))
+            {
                 return fail_all(e);
             }
             self.relaxed = relax;
@@ -569,4 +577,66 @@ pub(crate) fn read_index(path: &std::path::Path) -> Result<Vec<im_core::IndexEnt
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn synchronous(w: &Writer) -> i64 {
+        w.conn
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .expect("PRAGMA synchronous")
+    }
+
+    fn job(id: &str) -> Job {
+        let (reply, _answer) = oneshot::channel();
+        Job {
+            write: Prepared {
+                id: id.into(),
+                version: 1,
+                deleted: false,
+                created_at: 0,
+                owners: String::new(),
+                owner_keys: Vec::new(),
+                data: "{}".into(),
+                kind: Kind::Insert(Vec::new()),
+            },
+            durable: false,
+            reply,
+        }
+    }
+
+    #[test]
+    fn each_batch_commits_with_the_sync_mode_it_asks_for_however_often_it_alternates() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("w.db");
+        let conn = Connection::open(&path).expect("open");
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             CREATE TABLE infrastructures (id TEXT PRIMARY KEY, version INTEGER, deleted INTEGER,
+               created_at INTEGER, updated_at INTEGER, owners TEXT, data TEXT);
+             CREATE TABLE inf_owners (owner_key TEXT, inf_id TEXT);
+             CREATE TABLE vms (inf_id TEXT, im_id INTEGER, data TEXT, PRIMARY KEY (inf_id, im_id));",
+        )
+        .expect("schema");
+        let mut w = open(&WriterConfig {
+            path,
+            busy_timeout: Duration::from_secs(1),
+            full: true,
+        })
+        .expect("writer");
+        for round in 0..3 {
+            let provisional = w.commit(&[job(&format!("p{round}"))], true);
+            assert!(provisional.iter().all(Result::is_ok), "{provisional:?}");
+            assert_eq!(
+                synchronous(&w),
+                1,
+                "round {round}: a provisional batch is NORMAL"
+            );
+            let durable = w.commit(&[job(&format!("d{round}"))], false);
+            assert!(durable.iter().all(Result::is_ok), "{durable:?}");
+            assert_eq!(synchronous(&w), 2, "round {round}: a durable batch is FULL");
+        }
+    }
 }
