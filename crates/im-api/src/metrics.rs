@@ -4,13 +4,16 @@
 //! The request counters and the duration histograms live in memory, per
 //! process, from the start of the server: each instance behind a balancer is
 //! scraped on its own. The infrastructure and VM gauges are read from the
-//! store at each scrape, so every instance sharing a database reports the
-//! same figures.
+//! store, so every instance sharing a database reports the same figures: in
+//! pages (a store of 100,000 never sits in memory at once), one scrape at a
+//! time, and, when a walk is costly (a large store), its result serves the
+//! scrapes of the next ten times as long, so that scraping keeps under about
+//! a tenth of the server's time.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -27,6 +30,13 @@ const BUCKETS: [f64; 13] = [
 
 /// How long `/health` and the gauges wait for the database.
 const DB_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Infrastructures read per page of the gauges' walk.
+const PAGE: usize = 500;
+
+/// A walk of the store shorter than this is never reused: small stores are
+/// always counted afresh.
+const CHEAP_WALK: Duration = Duration::from_millis(100);
 
 /// The route label of a request that matched no route.
 pub(crate) const UNMATCHED: &str = "unmatched";
@@ -57,6 +67,9 @@ type RouteKey = (&'static str, &'static str);
 pub(crate) struct Metrics {
     requests: Mutex<BTreeMap<(RouteKey, u16), u64>>,
     durations: Mutex<BTreeMap<RouteKey, Histogram>>,
+    /// The last walk of the store: when it ended, how long it took, what it
+    /// counted. Held across a walk, so that concurrent scrapes share one.
+    gauges: tokio::sync::Mutex<Option<(Instant, Duration, Gauges)>>,
 }
 
 /// The method label: the standard methods by name, anything else `other`
@@ -130,7 +143,7 @@ impl Metrics {
 }
 
 /// Live infrastructures and VMs by state, from the store.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Gauges {
     infrastructures: BTreeMap<String, u64>,
     vms: BTreeMap<String, u64>,
@@ -138,28 +151,58 @@ struct Gauges {
     unreadable: u64,
 }
 
-/// Reads every infrastructure of the store and counts states (the
-/// reference's aggregation, as `GET …/state` answers). Costs a full read of
-/// the store: about as much as `GET /stats` of every user.
-async fn gauges(manager: &Manager) -> Result<Gauges, String> {
-    let all = match tokio::time::timeout(DB_TIMEOUT, manager.store().load_all()).await {
-        Ok(r) => r.map_err(|e| e.to_string())?,
-        Err(_) => return Err("the database did not answer in time".into()),
-    };
+/// Reads every infrastructure of the store, page by page, and counts the live
+/// ones by state (the reference's aggregation, as `GET …/state` answers). Costs a
+/// full read of the store: about as much as `GET /stats` of every user.
+async fn walk(manager: &Manager) -> Result<Gauges, String> {
     let mut g = Gauges::default();
-    for s in all.iter().filter(|s| !s.deleted) {
-        let Ok(inf) = Infrastructure::from_stored(s) else {
-            g.unreadable += 1;
-            continue;
+    let mut after = String::new();
+    loop {
+        let page =
+            match tokio::time::timeout(DB_TIMEOUT, manager.store().load_page(&after, PAGE)).await {
+                Ok(r) => r.map_err(|e| e.to_string())?,
+                Err(_) => return Err("the database did not answer in time".into()),
+            };
+        let Some(last) = page.last() else {
+            return Ok(g);
         };
-        *g.infrastructures.entry(aggregate(&inf)).or_insert(0) += 1;
-        for vm in inf.live_vms() {
-            *g.vms
-                .entry(vm.public_state(inf.configured).to_string())
-                .or_insert(0) += 1;
+        after.clone_from(&last.id);
+        let full = page.len() == PAGE;
+        for s in page.iter().filter(|s| !s.deleted) {
+            let Ok(inf) = Infrastructure::from_stored(s) else {
+                g.unreadable += 1;
+                continue;
+            };
+            *g.infrastructures.entry(aggregate(&inf)).or_insert(0) += 1;
+            for vm in inf.live_vms() {
+                *g.vms
+                    .entry(vm.public_state(inf.configured).to_string())
+                    .or_insert(0) += 1;
+            }
+        }
+        if !full {
+            return Ok(g);
         }
     }
-    Ok(g)
+}
+
+impl Metrics {
+    /// The gauges, and how old they are: a fresh walk, or the last one when
+    /// it was costly (at least [`CHEAP_WALK`]) and ended less than ten times
+    /// its duration ago.
+    async fn gauges(&self, manager: &Manager) -> Result<(Gauges, Duration), String> {
+        let mut last = self.gauges.lock().await;
+        if let Some((at, took, g)) = last.as_ref() {
+            let age = at.elapsed();
+            if *took >= CHEAP_WALK && age < *took * 10 {
+                return Ok((g.clone(), age));
+            }
+        }
+        let started = Instant::now();
+        let g = walk(manager).await?;
+        *last = Some((Instant::now(), started.elapsed(), g.clone()));
+        Ok((g, Duration::ZERO))
+    }
 }
 
 fn write_gauge(out: &mut String, name: &str, help: &str, values: &BTreeMap<String, u64>) {
@@ -177,7 +220,7 @@ fn write_gauge(out: &mut String, name: &str, help: &str, values: &BTreeMap<Strin
 pub(crate) async fn metrics(metrics: &Metrics, manager: &Manager) -> Response {
     let mut out = String::with_capacity(4096);
     metrics.write_requests(&mut out);
-    let g = gauges(manager).await;
+    let g = metrics.gauges(manager).await;
     out.push_str(
         "# HELP im_database_up Whether the last read of the store for these metrics succeeded.\n",
     );
@@ -186,7 +229,10 @@ pub(crate) async fn metrics(metrics: &Metrics, manager: &Manager) -> Response {
     if let Err(e) = &g {
         tracing::warn!("/metrics: cannot read the store: {e}");
     }
-    let g = g.unwrap_or_default();
+    let (g, age) = g.unwrap_or_default();
+    out.push_str("# HELP im_state_gauges_age_seconds How old the counts of im_infrastructures and im_vms are (reused from an earlier walk of a large store).\n");
+    out.push_str("# TYPE im_state_gauges_age_seconds gauge\n");
+    let _ = writeln!(out, "im_state_gauges_age_seconds {:.3}", age.as_secs_f64());
     write_gauge(
         &mut out,
         "im_infrastructures",

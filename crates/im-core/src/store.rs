@@ -112,6 +112,23 @@ pub trait Store: Send + Sync + 'static {
     /// Every infrastructure, deleted ones included, for `/stats`.
     async fn load_all(&self) -> Result<Vec<StoredInf>, StoreError>;
 
+    /// Up to `limit` infrastructures, deleted ones included, whose id sorts
+    /// after `after` (`""`: from the first), in id order, with their VMs: a
+    /// walk over the whole store that never holds it all in memory (the
+    /// `/metrics` gauges); a page shorter than `limit` is the last. The
+    /// default filters [`Store::load_all`].
+    async fn load_page(&self, after: &str, limit: usize) -> Result<Vec<StoredInf>, StoreError> {
+        let mut page: Vec<StoredInf> = self
+            .load_all()
+            .await?
+            .into_iter()
+            .filter(|s| s.id.as_str() > after)
+            .collect();
+        page.sort_by(|a, b| a.id.cmp(&b.id));
+        page.truncate(limit);
+        Ok(page)
+    }
+
     /// Whether the database answers (health checks).
     async fn ping(&self) -> Result<(), StoreError>;
 

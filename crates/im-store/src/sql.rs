@@ -85,6 +85,8 @@ struct Queries {
     load_vms: SqlStr,
     load_all_infs: SqlStr,
     load_all_vms: SqlStr,
+    load_page_infs: SqlStr,
+    load_page_vms: SqlStr,
     insert_inf: SqlStr,
     update_inf: SqlStr,
     update_owners: SqlStr,
@@ -123,6 +125,10 @@ impl Queries {
             load_all_infs: q("SELECT id, version, deleted, owners, created_at, data \
                  FROM infrastructures ORDER BY created_at DESC, {seq} DESC"),
             load_all_vms: q("SELECT inf_id, im_id, data FROM vms ORDER BY inf_id, im_id"),
+            load_page_infs: q("SELECT id, version, deleted, owners, created_at, data \
+                 FROM infrastructures WHERE id > ? ORDER BY id LIMIT ?"),
+            load_page_vms: q("SELECT inf_id, im_id, data FROM vms \
+                 WHERE inf_id >= ? AND inf_id <= ? ORDER BY inf_id, im_id"),
             insert_inf: q("INSERT INTO infrastructures \
                  (id, version, deleted, created_at, updated_at, owners, data) \
                  VALUES (?, ?, ?, ?, ?, ?, ?)"),
@@ -763,6 +769,30 @@ impl SqlStore {
         })
     }
 
+    /// Infrastructure rows with their VMs, from rows of `infrastructures`
+    /// and of `vms` (any order).
+    fn assemble(
+        &self,
+        inf_rows: &[AnyRow],
+        vm_rows: &[AnyRow],
+    ) -> Result<Vec<StoredInf>, StoreError> {
+        let mut vms: HashMap<&str, Vec<StoredVm>> = HashMap::new();
+        for r in vm_rows {
+            let inf_id: &str = get(r, "inf_id")?;
+            vms.entry(inf_id)
+                .or_default()
+                .push(self.row_to_vm(inf_id, r)?);
+        }
+        inf_rows
+            .iter()
+            .map(|r| {
+                let id: &str = get(r, "id")?;
+                let own = vms.remove(id).unwrap_or_default();
+                self.row_to_inf(r, own)
+            })
+            .collect()
+    }
+
     fn row_to_vm(&self, inf_id: &str, r: &AnyRow) -> Result<StoredVm, StoreError> {
         let im_id: i64 = get(r, "im_id")?;
         Ok(StoredVm {
@@ -1038,21 +1068,42 @@ impl Store for SqlStore {
         tx.commit()
             .await
             .map_err(|e| db_err("cannot end a read", e))?;
-        let mut vms: HashMap<&str, Vec<StoredVm>> = HashMap::new();
-        for r in &vm_rows {
-            let inf_id: &str = get(r, "inf_id")?;
-            vms.entry(inf_id)
-                .or_default()
-                .push(self.row_to_vm(inf_id, r)?);
-        }
-        inf_rows
-            .iter()
-            .map(|r| {
-                let id: &str = get(r, "id")?;
-                let own = vms.remove(id).unwrap_or_default();
-                self.row_to_inf(r, own)
-            })
-            .collect()
+        self.assemble(&inf_rows, &vm_rows)
+    }
+
+    async fn load_page(&self, after: &str, limit: usize) -> Result<Vec<StoredInf>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut conn = self.read_conn().await?;
+        let mut tx = sqlx::Connection::begin_with(&mut *conn, self.dialect.begin_read())
+            .await
+            .map_err(|e| db_err("cannot begin a read", e))?;
+        let inf_rows = sqlx::query(self.q.load_page_infs.clone())
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| db_err("cannot load the infrastructures", e))?;
+        // The VMs of the page: one range of the (inf_id, im_id) key.
+        let range = match (inf_rows.first(), inf_rows.last()) {
+            (Some(first), Some(last)) => Some((
+                get::<&str>(first, "id")?.to_string(),
+                get::<&str>(last, "id")?.to_string(),
+            )),
+            _ => None,
+        };
+        let vm_rows = match &range {
+            Some((first, last)) => sqlx::query(self.q.load_page_vms.clone())
+                .bind(first.as_str())
+                .bind(last.as_str())
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(|e| db_err("cannot load the VMs", e))?,
+            None => Vec::new(),
+        };
+        tx.commit()
+            .await
+            .map_err(|e| db_err("cannot end a read", e))?;
+        self.assemble(&inf_rows, &vm_rows)
     }
 
     fn is_shared(&self) -> bool {

@@ -45,6 +45,9 @@ impl Store for FileStore {
     async fn load_all(&self) -> Result<Vec<StoredInf>, StoreError> {
         self.inner.load_all().await
     }
+    async fn load_page(&self, after: &str, limit: usize) -> Result<Vec<StoredInf>, StoreError> {
+        self.inner.load_page(after, limit).await
+    }
     async fn ping(&self) -> Result<(), StoreError> {
         self.inner.ping().await
     }

@@ -439,3 +439,42 @@ async fn a_database_failure_is_503() {
         )
     );
 }
+
+/// The `im_infrastructures` gauges and their age, from a `/metrics` body.
+fn gauges(body: &str) -> (f64, f64) {
+    let value = |prefix: &str| -> f64 {
+        body.lines()
+            .filter(|l| l.starts_with(prefix))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    (
+        value("im_infrastructures{"),
+        value("im_state_gauges_age_seconds "),
+    )
+}
+
+#[tokio::test]
+async fn a_costly_count_of_the_store_serves_metrics_for_ten_times_its_length() {
+    // Every read of the store takes 200 ms: the walk is costly, so its
+    // counts serve the scrapes of the next 2 s, then the store is read again.
+    let inner = im_store::open("sqlite::memory:").await.expect("store");
+    let app = app_on(
+        slow_store(inner, Duration::from_millis(200), false),
+        Settings::default(),
+        ApiConfig::default(),
+    )
+    .await;
+    let scrape = || async { app.get("/metrics").send().await };
+    let first = scrape().await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(gauges(&first.body), (0.0, 0.0), "{}", first.body);
+    app.create(A, R1).await;
+    let reused = scrape().await;
+    let (count, age) = gauges(&reused.body);
+    assert_eq!(count, 0.0, "reused counts: {}", reused.body);
+    assert!(age > 0.0, "{}", reused.body);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let fresh = scrape().await;
+    assert_eq!(gauges(&fresh.body), (1.0, 0.0), "{}", fresh.body);
+}

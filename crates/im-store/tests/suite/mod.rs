@@ -284,6 +284,46 @@ pub async fn deleted_infrastructures_leave_the_index_but_stay_loadable(s: Arc<dy
     assert_eq!(all[0], gone);
 }
 
+pub async fn pages_walk_the_infrastructures_in_id_order_with_their_vms(s: Arc<dyn Store>) {
+    let ns = Ns::new();
+    // Names out of order, VM counts that differ, and one deleted.
+    for (name, vms) in [("e", 2), ("a", 1), ("d", 0), ("b", 3), ("c", 1)] {
+        s.insert(&inf(&ns.id(name), 10, vms)).await.unwrap();
+    }
+    let mut gone = inf(&ns.id("bb"), 10, 1);
+    s.insert(&gone).await.unwrap();
+    gone.version = 2;
+    gone.deleted = true;
+    s.update(&gone, VmChanges::None).await.unwrap();
+    // Pages of 2 from just before this case's ids (the database may hold
+    // other cases' rows: those after ours end the walk).
+    let mut after = ns.id("");
+    let mut seen = Vec::new();
+    loop {
+        let page = s.load_page(&after, 2).await.unwrap();
+        assert!(page.len() <= 2);
+        let Some(last) = page.last() else { break };
+        after = last.id.clone();
+        let ours: Vec<_> = page.into_iter().filter(|i| ns.owns(&i.id)).collect();
+        let done = ours.len() < 2;
+        seen.extend(ours);
+        if done {
+            break;
+        }
+    }
+    let ids: Vec<String> = seen.iter().map(|i| i.id.clone()).collect();
+    let want: Vec<String> = ["a", "b", "bb", "c", "d", "e"]
+        .iter()
+        .map(|n| ns.id(n))
+        .collect();
+    assert_eq!(ids, want);
+    let deleted: Vec<bool> = seen.iter().map(|i| i.deleted).collect();
+    assert_eq!(deleted, [false, false, true, false, false, false]);
+    let vm_counts: Vec<usize> = seen.iter().map(|i| i.vms.len()).collect();
+    assert_eq!(vm_counts, [1, 3, 1, 1, 0, 2]);
+    assert_eq!(seen[5], inf(&ns.id("e"), 10, 2));
+}
+
 pub async fn the_index_lists_newest_first_then_latest_inserted_first(s: Arc<dyn Store>) {
     let ns = Ns::new();
     for (name, created) in [("a", 100), ("b", 300), ("c", 200), ("d", 300), ("e", 100)] {
@@ -633,6 +673,12 @@ macro_rules! store_suite {
         async fn deleted_infrastructures_leave_the_index_but_stay_loadable() {
             if let Some(s) = $open().await {
                 crate::suite::deleted_infrastructures_leave_the_index_but_stay_loadable(s).await;
+            }
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn pages_walk_the_infrastructures_in_id_order_with_their_vms() {
+            if let Some(s) = $open().await {
+                crate::suite::pages_walk_the_infrastructures_in_id_order_with_their_vms(s).await;
             }
         }
         #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
