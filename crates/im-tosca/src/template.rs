@@ -269,7 +269,7 @@ impl Topology {
                 );
             }
         }
-        let types = Types::new(custom_types(doc, fetcher)?);
+        let types = custom_types(doc, fetcher)?;
         let topo = root.get("topology_template").cloned().unwrap_or_default();
         if !matches!(topo, Value::Map(_) | Value::Null) {
             issues.add(

@@ -4,7 +4,7 @@
 //! lookup and merging rules.
 
 use std::collections::HashSet;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use indexmap::IndexMap;
 
@@ -120,26 +120,72 @@ fn normative() -> &'static IndexMap<String, Map> {
     })
 }
 
+/// A table of custom types shared between documents: a shipped file's (parsed
+/// once per process) or a fetched file's (parsed once per distinct text).
+#[derive(Debug, Clone)]
+pub(crate) enum Table {
+    Shipped(&'static IndexMap<String, Map>),
+    Shared(Arc<IndexMap<String, Map>>),
+}
+
+impl Table {
+    fn get(&self, name: &str) -> Option<&Map> {
+        match self {
+            Table::Shipped(t) => t.get(name),
+            Table::Shared(t) => t.get(name),
+        }
+    }
+}
+
+/// One source of custom types: a table, with its names under a namespace
+/// prefix (`PREFIX.NAME`) when the import gave one.
+#[derive(Debug, Clone)]
+pub(crate) struct Layer {
+    pub table: Table,
+    pub prefix: Option<String>,
+}
+
+impl Layer {
+    fn get(&self, name: &str) -> Option<&Map> {
+        match &self.prefix {
+            None => self.table.get(name),
+            Some(p) => name
+                .strip_prefix(p.as_str())
+                .and_then(|rest| rest.strip_prefix('.'))
+                .and_then(|rest| self.table.get(rest)),
+        }
+    }
+}
+
 /// The types a document can use: the normative ones and its custom ones.
+///
+/// The custom ones are layers looked up from the last to the first, which
+/// answers as one table filled layer by layer (a later definition of a name
+/// replacing an earlier one) would, without copying the imported tables into
+/// every document's.
 #[derive(Debug, Clone, Default)]
 pub struct Types {
-    custom: IndexMap<String, Map>,
+    layers: Vec<Layer>,
 }
 
 impl Types {
-    /// The normative types plus the given custom definitions.
-    pub fn new(custom: IndexMap<String, Map>) -> Self {
-        Types { custom }
+    /// The normative types plus custom layers, later ones winning.
+    pub(crate) fn layered(layers: Vec<Layer>) -> Self {
+        Types { layers }
+    }
+
+    fn custom(&self, name: &str) -> Option<&Map> {
+        self.layers.iter().rev().find_map(|l| l.get(name))
     }
 
     /// Whether a custom (imported or inline) type of this exact name exists.
     pub fn is_custom(&self, name: &str) -> bool {
-        self.custom.contains_key(name)
+        self.custom(name).is_some()
     }
 
     /// Whether `name` names any type (custom, or normative by its full name).
     pub fn is_type_name(&self, name: &str) -> bool {
-        self.custom.contains_key(name) || normative().contains_key(name)
+        self.is_custom(name) || normative().contains_key(name)
     }
 
     /// Resolves a type name as tosca-parser does: `tosca:X` and names that do not
@@ -155,7 +201,7 @@ impl Types {
         if !short.starts_with("tosca") {
             full = format!("{prefix}{short}");
         }
-        if let Some(def) = self.custom.get(short) {
+        if let Some(def) = self.custom(short) {
             return Some((short.to_string(), def));
         }
         normative().get(&full).map(|d| (full, d))
@@ -163,7 +209,7 @@ impl Types {
 
     /// The definition of a resolved (full) type name.
     pub fn def(&self, full: &str) -> Option<&Map> {
-        self.custom.get(full).or_else(|| normative().get(full))
+        self.custom(full).or_else(|| normative().get(full))
     }
 
     /// The parent of a resolved type, resolved with the same prefix.
