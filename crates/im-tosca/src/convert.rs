@@ -221,8 +221,13 @@ impl<'a> Converter<'a> {
                 }
             }
         }
-        for t in self.topo.types.chain(&node.type_name, crate::types::NODE) {
-            let Some(Value::Map(ifaces)) = self.topo.types.own(&t, "interfaces") else {
+        for t in self
+            .topo
+            .types
+            .chain(&node.type_name, crate::types::NODE)
+            .iter()
+        {
+            let Some(Value::Map(ifaces)) = self.topo.types.own(t, "interfaces") else {
                 continue;
             };
             for iname in ["Standard", "Configure"] {

@@ -403,7 +403,7 @@ impl Topology {
                 out.insert(k.clone(), v.clone());
             }
         }
-        for (k, schema) in &defs {
+        for (k, schema) in defs.iter() {
             if let Some(d) = schema.get("default")
                 && !d.is_null()
                 && !given.contains_key(k)
@@ -525,7 +525,7 @@ impl Topology {
                 out.insert(k.clone(), v.clone());
             }
         }
-        for (k, schema) in &defs {
+        for (k, schema) in defs.iter() {
             if let Some(d) = schema.get("default")
                 && !d.is_null()
                 && !given.contains_key(k)
@@ -1030,11 +1030,15 @@ impl Topology {
     /// The requirement definitions of a node type (own first, then ancestors').
     fn type_reqs(&self, type_name: &str) -> Vec<(String, Map)> {
         let mut out = Vec::new();
-        if let Some(Value::List(l)) = self.types.merged_value(type_name, NODE, "requirements") {
+        if let Some(Value::List(l)) = self
+            .types
+            .merged_value(type_name, NODE, "requirements")
+            .as_deref()
+        {
             for r in l {
                 if let Value::Map(m) = r {
                     for (k, v) in m {
-                        out.push((k, v.as_map().cloned().unwrap_or_default()));
+                        out.push((k.clone(), v.as_map().cloned().unwrap_or_default()));
                     }
                 }
             }
@@ -1721,8 +1725,8 @@ impl Topology {
 
     fn add_artifacts(&self, tpl: &Map, type_name: &str, out: &mut IndexMap<String, Value>) {
         let mut value = tpl.get("artifacts").cloned();
-        for t in self.types.chain(type_name, NODE) {
-            let Some(pv) = self.types.own(&t, "artifacts") else {
+        for t in self.types.chain(type_name, NODE).iter() {
+            let Some(pv) = self.types.own(t, "artifacts") else {
                 continue;
             };
             match &mut value {

@@ -3,8 +3,8 @@
 //! keyed by their URLs), and `derived_from` inheritance with tosca-parser's
 //! lookup and merging rules.
 
-use std::collections::HashSet;
-use std::sync::{Arc, OnceLock};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use indexmap::IndexMap;
 
@@ -163,15 +163,61 @@ impl Layer {
 /// answers as one table filled layer by layer (a later definition of a name
 /// replacing an earlier one) would, without copying the imported tables into
 /// every document's.
-#[derive(Debug, Clone, Default)]
+///
+/// The tables never change once built, so what is derived from them (chains,
+/// merged values, inherited definitions) is kept per `Types`: the same few
+/// types are asked about for every node, relationship and capability.
+#[derive(Debug, Default)]
 pub struct Types {
     layers: Vec<Layer>,
+    derived: Mutex<Derived>,
+}
+
+/// What was derived from the tables, by `prefix`, `key` and type name.
+#[derive(Debug, Default)]
+struct Derived {
+    chains: HashMap<(String, String), Arc<[String]>>,
+    merged: HashMap<(String, String, String), Option<Arc<Value>>>,
+    definitions: HashMap<(String, String, String), Arc<IndexMap<String, Map>>>,
+}
+
+impl Clone for Types {
+    fn clone(&self) -> Self {
+        Types::layered(self.layers.clone())
+    }
 }
 
 impl Types {
     /// The normative types plus custom layers, later ones winning.
     pub(crate) fn layered(layers: Vec<Layer>) -> Self {
-        Types { layers }
+        Types {
+            layers,
+            derived: Mutex::new(Derived::default()),
+        }
+    }
+
+    /// `make()`, kept in the cache `pick` selects under `key`. The lock is
+    /// not held while making (making may ask for other derived values).
+    fn derived<K, V>(
+        &self,
+        pick: impl Fn(&mut Derived) -> &mut HashMap<K, V>,
+        key: K,
+        make: impl FnOnce() -> V,
+    ) -> V
+    where
+        K: std::hash::Hash + Eq,
+        V: Clone,
+    {
+        if let Ok(mut d) = self.derived.lock()
+            && let Some(v) = pick(&mut d).get(&key)
+        {
+            return v.clone();
+        }
+        let v = make();
+        if let Ok(mut d) = self.derived.lock() {
+            pick(&mut d).insert(key, v.clone());
+        }
+        v
     }
 
     fn custom(&self, name: &str) -> Option<&Map> {
@@ -220,7 +266,15 @@ impl Types {
     }
 
     /// The type and its ancestors, nearest first (cycles are cut).
-    pub fn chain(&self, full: &str, prefix: &str) -> Vec<String> {
+    pub fn chain(&self, full: &str, prefix: &str) -> Arc<[String]> {
+        self.derived(
+            |d| &mut d.chains,
+            (full.to_string(), prefix.to_string()),
+            || self.make_chain(full, prefix).into(),
+        )
+    }
+
+    fn make_chain(&self, full: &str, prefix: &str) -> Vec<String> {
         let mut out = vec![full.to_string()];
         let mut seen: HashSet<String> = out.iter().cloned().collect();
         let mut here = full.to_string();
@@ -253,10 +307,18 @@ impl Types {
 
     /// tosca-parser's `get_value(key, parent=True)`: the type's own value, with
     /// the ancestors' map keys (or list items) that it lacks appended.
-    pub fn merged_value(&self, full: &str, prefix: &str, key: &str) -> Option<Value> {
+    pub fn merged_value(&self, full: &str, prefix: &str, key: &str) -> Option<Arc<Value>> {
+        self.derived(
+            |d| &mut d.merged,
+            (full.to_string(), prefix.to_string(), key.to_string()),
+            || self.make_merged_value(full, prefix, key).map(Arc::new),
+        )
+    }
+
+    fn make_merged_value(&self, full: &str, prefix: &str, key: &str) -> Option<Value> {
         let mut value: Option<Value> = None;
-        for t in self.chain(full, prefix) {
-            let Some(parent_value) = self.def(&t).and_then(|d| d.get(key)) else {
+        for t in self.chain(full, prefix).iter() {
+            let Some(parent_value) = self.def(t).and_then(|d| d.get(key)) else {
                 continue;
             };
             match &mut value {
@@ -289,10 +351,18 @@ impl Types {
     /// The property (or attribute) definitions of a type and its ancestors
     /// (tosca-parser's `get_definition`): the nearest definition of each name
     /// wins; names appear in the type's own order, then the ancestors' new ones.
-    pub fn definitions(&self, full: &str, prefix: &str, key: &str) -> IndexMap<String, Map> {
+    pub fn definitions(&self, full: &str, prefix: &str, key: &str) -> Arc<IndexMap<String, Map>> {
+        self.derived(
+            |d| &mut d.definitions,
+            (full.to_string(), prefix.to_string(), key.to_string()),
+            || Arc::new(self.make_definitions(full, prefix, key)),
+        )
+    }
+
+    fn make_definitions(&self, full: &str, prefix: &str, key: &str) -> IndexMap<String, Map> {
         let mut out: IndexMap<String, Map> = IndexMap::new();
-        for t in self.chain(full, prefix) {
-            if let Some(Value::Map(defs)) = self.def(&t).and_then(|d| d.get(key)) {
+        for t in self.chain(full, prefix).iter() {
+            if let Some(Value::Map(defs)) = self.def(t).and_then(|d| d.get(key)) {
                 for (name, schema) in defs {
                     if !out.contains_key(name) {
                         out.insert(name.clone(), schema.as_map().cloned().unwrap_or_default());
