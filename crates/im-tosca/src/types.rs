@@ -181,6 +181,15 @@ struct Derived {
     definitions: HashMap<(String, String, String), Arc<IndexMap<String, Map>>>,
 }
 
+/// At most this many answers are kept per kind of derived value.
+const MAX_DERIVED: usize = 4096;
+
+/// The types of documents with no custom types.
+fn normative_only() -> &'static Types {
+    static TYPES: OnceLock<Types> = OnceLock::new();
+    TYPES.get_or_init(Types::default)
+}
+
 impl Clone for Types {
     fn clone(&self) -> Self {
         Types::layered(self.layers.clone())
@@ -198,6 +207,10 @@ impl Types {
 
     /// `make()`, kept in the cache `pick` selects under `key`. The lock is
     /// not held while making (making may ask for other derived values).
+    ///
+    /// A document with no custom types (nothing imported, nothing defined)
+    /// gets the same answers as any other such document: those are kept once
+    /// per process, in the cache of a `Types` without layers.
     fn derived<K, V>(
         &self,
         pick: impl Fn(&mut Derived) -> &mut HashMap<K, V>,
@@ -208,14 +221,25 @@ impl Types {
         K: std::hash::Hash + Eq,
         V: Clone,
     {
-        if let Ok(mut d) = self.derived.lock()
+        let cache = if self.layers.is_empty() {
+            &normative_only().derived
+        } else {
+            &self.derived
+        };
+        if let Ok(mut d) = cache.lock()
             && let Some(v) = pick(&mut d).get(&key)
         {
             return v.clone();
         }
         let v = make();
-        if let Ok(mut d) = self.derived.lock() {
-            pick(&mut d).insert(key, v.clone());
+        if let Ok(mut d) = cache.lock() {
+            let map = pick(&mut d);
+            // Type names come from the documents: the process-wide cache
+            // must not grow without end.
+            if map.len() >= MAX_DERIVED {
+                map.clear();
+            }
+            map.insert(key, v.clone());
         }
         v
     }
