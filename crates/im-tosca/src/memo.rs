@@ -11,15 +11,24 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-/// At most this many documents are kept per memo; when it is full it is
-/// emptied (the working set of a service is a handful of files).
+/// At most this many documents, of at most this many bytes of text in all,
+/// are kept per memo; when one more would not fit it is emptied (the working
+/// set of a service is a handful of files, the largest type file ≈ 75 KB;
+/// a parsed document takes several times its text's size).
 const MAX_ENTRIES: usize = 64;
+const MAX_TOTAL: usize = 2 << 20;
 /// Longer texts are not kept (a user-supplied URL could name anything).
-const MAX_TEXT: usize = 1 << 20;
+const MAX_TEXT: usize = 512 << 10;
 
 /// A process-wide memo of `T`s made from texts.
 pub(crate) struct Memo<T> {
-    map: OnceLock<Mutex<HashMap<String, Arc<T>>>>,
+    map: OnceLock<Mutex<Kept<T>>>,
+}
+
+/// The kept values and the bytes of their texts.
+struct Kept<T> {
+    values: HashMap<String, Arc<T>>,
+    bytes: usize,
 }
 
 impl<T> Memo<T> {
@@ -39,9 +48,14 @@ impl<T> Memo<T> {
         if text.len() > MAX_TEXT {
             return make(text).map(Arc::new);
         }
-        let map = self.map.get_or_init(|| Mutex::new(HashMap::new()));
+        let map = self.map.get_or_init(|| {
+            Mutex::new(Kept {
+                values: HashMap::new(),
+                bytes: 0,
+            })
+        });
         if let Ok(m) = map.lock()
-            && let Some(hit) = m.get(text)
+            && let Some(hit) = m.values.get(text)
         {
             return Ok(Arc::clone(hit));
         }
@@ -49,10 +63,16 @@ impl<T> Memo<T> {
         // which costs time but gives the same result.
         let made = Arc::new(make(text)?);
         if let Ok(mut m) = map.lock() {
-            if m.len() >= MAX_ENTRIES {
-                m.clear();
+            if m.values.len() >= MAX_ENTRIES || m.bytes + text.len() > MAX_TOTAL {
+                m.values.clear();
+                m.bytes = 0;
             }
-            m.insert(text.to_string(), Arc::clone(&made));
+            if m.values
+                .insert(text.to_string(), Arc::clone(&made))
+                .is_none()
+            {
+                m.bytes += text.len();
+            }
         }
         Ok(made)
     }
@@ -76,5 +96,28 @@ mod tests {
         assert_eq!(calls, 2);
         assert!(memo.get_or_try("x", |_| Err::<usize, ()>(())).is_err());
         assert_eq!(*memo.get_or_try("x", |_| Ok::<usize, ()>(7)).unwrap(), 7);
+    }
+
+    #[test]
+    fn what_is_kept_stays_bounded() {
+        let memo: Memo<usize> = Memo::new();
+        for i in 0..40 {
+            let text = format!("{}{i}", " ".repeat(300 << 10));
+            assert_eq!(
+                *memo
+                    .get_or_try(&text, |t| Ok::<usize, ()>(t.len()))
+                    .unwrap(),
+                text.len()
+            );
+        }
+        for i in 0..200 {
+            let _ = memo.get_or_try(&i.to_string(), |t| Ok::<usize, ()>(t.len()));
+        }
+        let kept = memo.map.get().unwrap().lock().unwrap();
+        assert!(kept.bytes <= MAX_TOTAL && kept.values.len() <= MAX_ENTRIES);
+        assert_eq!(
+            kept.bytes,
+            kept.values.keys().map(String::len).sum::<usize>()
+        );
     }
 }
