@@ -4,6 +4,8 @@
 //! contextualization steps from the dependency levels, deploy ordering, the
 //! hybrid-cloud private network check and the final network completion.
 
+use std::sync::Arc;
+
 use im_radl::{
     Ansible, Configure, Conflict, Contextualize, ContextualizeItem, Deploy, Description, Feature,
     FeatureItem, Features, Missing, Network, Number, Operator, Radl, System,
@@ -219,8 +221,13 @@ impl<'a> Converter<'a> {
                 }
             }
         }
-        for t in self.topo.types.chain(&node.type_name, crate::types::NODE) {
-            let Some(Value::Map(ifaces)) = self.topo.types.own(&t, "interfaces") else {
+        for t in self
+            .topo
+            .types
+            .chain(&node.type_name, crate::types::NODE)
+            .iter()
+        {
+            let Some(Value::Map(ifaces)) = self.topo.types.own(t, "interfaces") else {
                 continue;
             };
             for iname in ["Standard", "Configure"] {
@@ -1222,7 +1229,7 @@ impl<'a> Converter<'a> {
         };
         let mut vars = Map::new();
         let mut downloads: Vec<Value> = Vec::new();
-        let mut playbooks: Vec<Value> = Vec::new();
+        let mut playbooks: Vec<Arc<Value>> = Vec::new();
         let mut current: Ctx<'a> = Ctx::Node(node);
         let mut previous: Ctx<'a> = Ctx::Node(node);
         for step in [
@@ -1282,12 +1289,12 @@ impl<'a> Converter<'a> {
                 }
                 playbooks.push(recipes::remove_header(&content)?);
             } else {
-                playbooks.push(recipes::shell_play(
+                playbooks.push(Arc::new(recipes::shell_play(
                     &format!("{owner}_{step}"),
                     &path,
                     &content,
                     &env,
-                ));
+                )));
             }
         }
         if downloads.is_empty() && playbooks.is_empty() {

@@ -3,12 +3,14 @@
 //! repository).
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use indexmap::IndexMap;
 
 use crate::error::ToscaError;
 use crate::fetch::Fetcher;
-use crate::types::{collect_types, shipped_type_file};
+use crate::memo::Memo;
+use crate::types::{Layer, Table, Types, collect_types, shipped_type_file};
 use crate::yaml::{self, Map, Value};
 
 /// How deep imports may nest (tosca-parser has no limit; a cycle would loop).
@@ -144,17 +146,6 @@ fn entry_imports(
     }
 }
 
-/// Adds imported types, under a namespace prefix when one is given.
-fn add_types(types: &IndexMap<String, Map>, prefix: Option<&str>, out: &mut IndexMap<String, Map>) {
-    for (k, v) in types {
-        let key = match prefix {
-            Some(p) => format!("{p}.{k}"),
-            None => k.clone(),
-        };
-        out.insert(key, v.clone());
-    }
-}
-
 /// Reads a document by URL: a shipped type file, or through the fetcher.
 pub(crate) fn read_url(url: &str, fetcher: &dyn Fetcher) -> Result<String, ToscaError> {
     if let Some(text) = shipped_type_file(url) {
@@ -173,24 +164,40 @@ pub(crate) fn read_url(url: &str, fetcher: &dyn Fetcher) -> Result<String, Tosca
     })
 }
 
+/// A fetched definitions document as parsed once per distinct text: the
+/// document (for its own imports and repositories) and its type table.
+struct Imported {
+    doc: Value,
+    types: Arc<IndexMap<String, Map>>,
+}
+
+/// The parsed fetched definitions documents, by text.
+static IMPORTED: Memo<Imported> = Memo::new();
+/// The parsed `template_file` bases, by text.
+static BASES: Memo<Value> = Memo::new();
+
 /// The custom types of a document: those of its imports (recursively, later
 /// imports overriding earlier ones), then its own type sections.
-pub(crate) fn custom_types(
-    doc: &Value,
-    fetcher: &dyn Fetcher,
-) -> Result<IndexMap<String, Map>, ToscaError> {
-    let mut out = IndexMap::new();
+pub(crate) fn custom_types(doc: &Value, fetcher: &dyn Fetcher) -> Result<Types, ToscaError> {
+    let mut layers = Vec::new();
     let mut seen = HashSet::new();
-    load_imports(doc, None, fetcher, &mut out, &mut seen, 0)?;
-    collect_types(doc, &mut out);
-    Ok(out)
+    load_imports(doc, None, fetcher, &mut layers, &mut seen, 0)?;
+    let mut own = IndexMap::new();
+    collect_types(doc, &mut own);
+    if !own.is_empty() {
+        layers.push(Layer {
+            table: Table::Shared(Arc::new(own)),
+            prefix: None,
+        });
+    }
+    Ok(Types::layered(layers))
 }
 
 fn load_imports(
     doc: &Value,
     base: Option<&str>,
     fetcher: &dyn Fetcher,
-    out: &mut IndexMap<String, Map>,
+    out: &mut Vec<Layer>,
     seen: &mut HashSet<String>,
     depth: usize,
 ) -> Result<(), ToscaError> {
@@ -227,25 +234,40 @@ fn load_imports(
             }
             // The shipped files import nothing; their parsed types are cached.
             if let Some(types) = crate::types::shipped_types(&url) {
-                add_types(types, import.prefix.as_deref(), out);
+                out.push(Layer {
+                    table: Table::Shipped(types),
+                    prefix: import.prefix,
+                });
                 continue;
             }
             let text = read_url(&url, fetcher)?;
-            let imported = yaml::parse_value(&text).map_err(|e| {
-                ToscaError::Import(format!(
-                    "ImportError: \"{url}\" is not a valid YAML document: {}",
-                    e.message
-                ))
-            })?;
-            if !matches!(imported, Value::Map(_)) {
+            let imported = IMPORTED
+                .get_or_try(&text, |t| {
+                    yaml::parse_value(t).map(|doc| {
+                        let mut types = IndexMap::new();
+                        collect_types(&doc, &mut types);
+                        Imported {
+                            doc,
+                            types: Arc::new(types),
+                        }
+                    })
+                })
+                .map_err(|e| {
+                    ToscaError::Import(format!(
+                        "ImportError: \"{url}\" is not a valid YAML document: {}",
+                        e.message
+                    ))
+                })?;
+            if !matches!(imported.doc, Value::Map(_)) {
                 return Err(ToscaError::Import(format!(
                     "ImportError: \"{url}\" is not a TOSCA definitions document."
                 )));
             }
-            load_imports(&imported, Some(&url), fetcher, out, seen, depth + 1)?;
-            let mut types = IndexMap::new();
-            collect_types(&imported, &mut types);
-            add_types(&types, import.prefix.as_deref(), out);
+            load_imports(&imported.doc, Some(&url), fetcher, out, seen, depth + 1)?;
+            out.push(Layer {
+                table: Table::Shared(Arc::clone(&imported.types)),
+                prefix: import.prefix,
+            });
         }
     }
     Ok(())
@@ -284,7 +306,7 @@ pub(crate) fn apply_template_file(
         }
     };
     let text = read_url(&url, fetcher)?;
-    let base = yaml::parse_value(&text).map_err(|e| {
+    let base = BASES.get_or_try(&text, yaml::parse_value).map_err(|e| {
         ToscaError::Import(format!(
             "ImportError: \"{url}\" is not a valid YAML document: {}",
             e.message

@@ -32,6 +32,7 @@ mod fetch;
 mod functions;
 mod imports;
 mod infra;
+mod memo;
 mod recipes;
 mod template;
 mod types;

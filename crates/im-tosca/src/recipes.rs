@@ -3,7 +3,10 @@
 //! reference's `merge_recipes` does (lists concatenate, maps update, clashing
 //! scalars become a two-element list).
 
+use std::sync::Arc;
+
 use crate::error::ToscaError;
+use crate::memo::Memo;
 use crate::yaml::{self, Map, Value};
 
 /// A playbook var for an interface input, as it reads back from the text the
@@ -25,17 +28,25 @@ pub(crate) fn var_value(v: &Value) -> Value {
     }
 }
 
+/// The playbooks read so far, headers removed, by text.
+static PLAYBOOKS: Memo<Value> = Memo::new();
+
 /// Parses a playbook and drops `hosts` and `connection` from every play; a text
 /// that is not a list of plays is kept as it is.
-pub(crate) fn remove_header(text: &str) -> Result<Value, ToscaError> {
-    let value = yaml::parse_value(text).map_err(|e| {
-        ToscaError::convert(format!(
-            "Error parsing YAML: {text}\n. Error: {}",
-            e.message
-        ))
-    })?;
+pub(crate) fn remove_header(text: &str) -> Result<Arc<Value>, ToscaError> {
+    PLAYBOOKS
+        .get_or_try(text, |t| yaml::parse_value(t).map(strip_header))
+        .map_err(|e| {
+            ToscaError::convert(format!(
+                "Error parsing YAML: {text}\n. Error: {}",
+                e.message
+            ))
+        })
+}
+
+fn strip_header(value: Value) -> Value {
     match value {
-        Value::List(plays) => Ok(Value::List(
+        Value::List(plays) => Value::List(
             plays
                 .into_iter()
                 .map(|p| match p {
@@ -47,8 +58,8 @@ pub(crate) fn remove_header(text: &str) -> Result<Value, ToscaError> {
                     other => other,
                 })
                 .collect(),
-        )),
-        other => Ok(other),
+        ),
+        other => other,
     }
 }
 
@@ -173,6 +184,6 @@ mod tests {
     #[test]
     fn hosts_and_connection_are_removed() {
         let v = remove_header("- hosts: all\n  connection: local\n  tasks: []\n").unwrap();
-        assert_eq!(v, yaml::parse_value("[{tasks: []}]").unwrap());
+        assert_eq!(*v, yaml::parse_value("[{tasks: []}]").unwrap());
     }
 }

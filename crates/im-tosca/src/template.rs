@@ -269,8 +269,10 @@ impl Topology {
                 );
             }
         }
-        let types = Types::new(custom_types(doc, fetcher)?);
-        let topo = root.get("topology_template").cloned().unwrap_or_default();
+        let types = custom_types(doc, fetcher)?;
+        let null = Value::Null;
+        let empty = Map::new();
+        let topo = root.get("topology_template").unwrap_or(&null);
         if !matches!(topo, Value::Map(_) | Value::Null) {
             issues.add(
                 IssueKind::TypeMismatch,
@@ -278,7 +280,7 @@ impl Topology {
                 &["topology_template"],
             );
         }
-        for key in map_of(Some(&topo)).keys() {
+        for key in topo.as_map().unwrap_or(&empty).keys() {
             if !TOPOLOGY_SECTIONS.contains(&key.as_str()) {
                 issues.add(
                     IssueKind::UnknownField,
@@ -311,11 +313,11 @@ impl Topology {
             metadata: map_of(root.get("metadata")),
         };
         t.check_inputs(&mut issues);
-        let node_tpls = map_of(topo.get("node_templates"));
-        let rel_tpls =
-            t.named_rel_templates(&map_of(topo.get("relationship_templates")), &mut issues);
-        for (name, tpl) in &node_tpls {
-            if let Some(node) = t.build_node(name, tpl, &node_tpls, &rel_tpls, &mut issues) {
+        let section = |key: &str| topo.get(key).and_then(Value::as_map).unwrap_or(&empty);
+        let node_tpls = section("node_templates");
+        let rel_tpls = t.named_rel_templates(section("relationship_templates"), &mut issues);
+        for (name, tpl) in node_tpls {
+            if let Some(node) = t.build_node(name, tpl, node_tpls, &rel_tpls, &mut issues) {
                 t.nodes.push(node);
             }
         }
@@ -331,8 +333,8 @@ impl Topology {
                 ),
             }
         }
-        t.build_policies(&topo, &mut issues);
-        t.check_functions(&topo, &mut issues);
+        t.build_policies(topo, &mut issues);
+        t.check_functions(topo, &mut issues);
         if issues.list.is_empty() {
             Ok(t)
         } else {
@@ -403,7 +405,7 @@ impl Topology {
                 out.insert(k.clone(), v.clone());
             }
         }
-        for (k, schema) in &defs {
+        for (k, schema) in defs.iter() {
             if let Some(d) = schema.get("default")
                 && !d.is_null()
                 && !given.contains_key(k)
@@ -525,7 +527,7 @@ impl Topology {
                 out.insert(k.clone(), v.clone());
             }
         }
-        for (k, schema) in &defs {
+        for (k, schema) in defs.iter() {
             if let Some(d) = schema.get("default")
                 && !d.is_null()
                 && !given.contains_key(k)
@@ -904,12 +906,13 @@ impl Topology {
         tpl: &Map,
         issues: &mut Issues,
     ) -> IndexMap<String, Cap> {
-        let type_caps = self
-            .types
-            .merged_value(type_name, NODE, "capabilities")
-            .and_then(|v| v.as_map().cloned())
-            .unwrap_or_default();
-        let given = map_of(tpl.get("capabilities"));
+        let merged = self.types.merged_value(type_name, NODE, "capabilities");
+        let empty = Map::new();
+        let type_caps = merged.as_deref().and_then(Value::as_map).unwrap_or(&empty);
+        let given = tpl
+            .get("capabilities")
+            .and_then(Value::as_map)
+            .unwrap_or(&empty);
         let mut out = IndexMap::new();
         // The template's capabilities first, then the type's (tosca-parser's
         // `get_value(capabilities, template, parent=True)`).
@@ -1030,11 +1033,15 @@ impl Topology {
     /// The requirement definitions of a node type (own first, then ancestors').
     fn type_reqs(&self, type_name: &str) -> Vec<(String, Map)> {
         let mut out = Vec::new();
-        if let Some(Value::List(l)) = self.types.merged_value(type_name, NODE, "requirements") {
+        if let Some(Value::List(l)) = self
+            .types
+            .merged_value(type_name, NODE, "requirements")
+            .as_deref()
+        {
             for r in l {
                 if let Value::Map(m) = r {
                     for (k, v) in m {
-                        out.push((k, v.as_map().cloned().unwrap_or_default()));
+                        out.push((k.clone(), v.as_map().cloned().unwrap_or_default()));
                     }
                 }
             }
@@ -1721,8 +1728,8 @@ impl Topology {
 
     fn add_artifacts(&self, tpl: &Map, type_name: &str, out: &mut IndexMap<String, Value>) {
         let mut value = tpl.get("artifacts").cloned();
-        for t in self.types.chain(type_name, NODE) {
-            let Some(pv) = self.types.own(&t, "artifacts") else {
+        for t in self.types.chain(type_name, NODE).iter() {
+            let Some(pv) = self.types.own(t, "artifacts") else {
                 continue;
             };
             match &mut value {

@@ -3,8 +3,8 @@
 //! keyed by their URLs), and `derived_from` inheritance with tosca-parser's
 //! lookup and merging rules.
 
-use std::collections::HashSet;
-use std::sync::OnceLock;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use indexmap::IndexMap;
 
@@ -120,26 +120,142 @@ fn normative() -> &'static IndexMap<String, Map> {
     })
 }
 
+/// A table of custom types shared between documents: a shipped file's (parsed
+/// once per process) or a fetched file's (parsed once per distinct text).
+#[derive(Debug, Clone)]
+pub(crate) enum Table {
+    Shipped(&'static IndexMap<String, Map>),
+    Shared(Arc<IndexMap<String, Map>>),
+}
+
+impl Table {
+    fn get(&self, name: &str) -> Option<&Map> {
+        match self {
+            Table::Shipped(t) => t.get(name),
+            Table::Shared(t) => t.get(name),
+        }
+    }
+}
+
+/// One source of custom types: a table, with its names under a namespace
+/// prefix (`PREFIX.NAME`) when the import gave one.
+#[derive(Debug, Clone)]
+pub(crate) struct Layer {
+    pub table: Table,
+    pub prefix: Option<String>,
+}
+
+impl Layer {
+    fn get(&self, name: &str) -> Option<&Map> {
+        match &self.prefix {
+            None => self.table.get(name),
+            Some(p) => name
+                .strip_prefix(p.as_str())
+                .and_then(|rest| rest.strip_prefix('.'))
+                .and_then(|rest| self.table.get(rest)),
+        }
+    }
+}
+
 /// The types a document can use: the normative ones and its custom ones.
-#[derive(Debug, Clone, Default)]
+///
+/// The custom ones are layers looked up from the last to the first, which
+/// answers as one table filled layer by layer (a later definition of a name
+/// replacing an earlier one) would, without copying the imported tables into
+/// every document's.
+///
+/// The tables never change once built, so what is derived from them (chains,
+/// merged values, inherited definitions) is kept per `Types`: the same few
+/// types are asked about for every node, relationship and capability.
+#[derive(Debug, Default)]
 pub struct Types {
-    custom: IndexMap<String, Map>,
+    layers: Vec<Layer>,
+    derived: Mutex<Derived>,
+}
+
+/// What was derived from the tables, by `prefix`, `key` and type name.
+#[derive(Debug, Default)]
+struct Derived {
+    chains: HashMap<(String, String), Arc<[String]>>,
+    merged: HashMap<(String, String, String), Option<Arc<Value>>>,
+    definitions: HashMap<(String, String, String), Arc<IndexMap<String, Map>>>,
+}
+
+/// At most this many answers are kept per kind of derived value.
+const MAX_DERIVED: usize = 4096;
+
+/// The types of documents with no custom types.
+fn normative_only() -> &'static Types {
+    static TYPES: OnceLock<Types> = OnceLock::new();
+    TYPES.get_or_init(Types::default)
+}
+
+impl Clone for Types {
+    fn clone(&self) -> Self {
+        Types::layered(self.layers.clone())
+    }
 }
 
 impl Types {
-    /// The normative types plus the given custom definitions.
-    pub fn new(custom: IndexMap<String, Map>) -> Self {
-        Types { custom }
+    /// The normative types plus custom layers, later ones winning.
+    pub(crate) fn layered(layers: Vec<Layer>) -> Self {
+        Types {
+            layers,
+            derived: Mutex::new(Derived::default()),
+        }
+    }
+
+    /// `make()`, kept in the cache `pick` selects under `key`. The lock is
+    /// not held while making (making may ask for other derived values).
+    ///
+    /// A document with no custom types (nothing imported, nothing defined)
+    /// gets the same answers as any other such document: those are kept once
+    /// per process, in the cache of a `Types` without layers.
+    fn derived<K, V>(
+        &self,
+        pick: impl Fn(&mut Derived) -> &mut HashMap<K, V>,
+        key: K,
+        make: impl FnOnce() -> V,
+    ) -> V
+    where
+        K: std::hash::Hash + Eq,
+        V: Clone,
+    {
+        let cache = if self.layers.is_empty() {
+            &normative_only().derived
+        } else {
+            &self.derived
+        };
+        if let Ok(mut d) = cache.lock()
+            && let Some(v) = pick(&mut d).get(&key)
+        {
+            return v.clone();
+        }
+        let v = make();
+        if let Ok(mut d) = cache.lock() {
+            let map = pick(&mut d);
+            // Type names come from the documents: the process-wide cache
+            // must not grow without end.
+            if map.len() >= MAX_DERIVED {
+                map.clear();
+            }
+            map.insert(key, v.clone());
+        }
+        v
+    }
+
+    fn custom(&self, name: &str) -> Option<&Map> {
+        self.layers.iter().rev().find_map(|l| l.get(name))
     }
 
     /// Whether a custom (imported or inline) type of this exact name exists.
     pub fn is_custom(&self, name: &str) -> bool {
-        self.custom.contains_key(name)
+        self.custom(name).is_some()
     }
 
     /// Whether `name` names any type (custom, or normative by its full name).
     pub fn is_type_name(&self, name: &str) -> bool {
-        self.custom.contains_key(name) || normative().contains_key(name)
+        self.is_custom(name) || normative().contains_key(name)
     }
 
     /// Resolves a type name as tosca-parser does: `tosca:X` and names that do not
@@ -155,7 +271,7 @@ impl Types {
         if !short.starts_with("tosca") {
             full = format!("{prefix}{short}");
         }
-        if let Some(def) = self.custom.get(short) {
+        if let Some(def) = self.custom(short) {
             return Some((short.to_string(), def));
         }
         normative().get(&full).map(|d| (full, d))
@@ -163,7 +279,7 @@ impl Types {
 
     /// The definition of a resolved (full) type name.
     pub fn def(&self, full: &str) -> Option<&Map> {
-        self.custom.get(full).or_else(|| normative().get(full))
+        self.custom(full).or_else(|| normative().get(full))
     }
 
     /// The parent of a resolved type, resolved with the same prefix.
@@ -174,7 +290,15 @@ impl Types {
     }
 
     /// The type and its ancestors, nearest first (cycles are cut).
-    pub fn chain(&self, full: &str, prefix: &str) -> Vec<String> {
+    pub fn chain(&self, full: &str, prefix: &str) -> Arc<[String]> {
+        self.derived(
+            |d| &mut d.chains,
+            (full.to_string(), prefix.to_string()),
+            || self.make_chain(full, prefix).into(),
+        )
+    }
+
+    fn make_chain(&self, full: &str, prefix: &str) -> Vec<String> {
         let mut out = vec![full.to_string()];
         let mut seen: HashSet<String> = out.iter().cloned().collect();
         let mut here = full.to_string();
@@ -207,10 +331,18 @@ impl Types {
 
     /// tosca-parser's `get_value(key, parent=True)`: the type's own value, with
     /// the ancestors' map keys (or list items) that it lacks appended.
-    pub fn merged_value(&self, full: &str, prefix: &str, key: &str) -> Option<Value> {
+    pub fn merged_value(&self, full: &str, prefix: &str, key: &str) -> Option<Arc<Value>> {
+        self.derived(
+            |d| &mut d.merged,
+            (full.to_string(), prefix.to_string(), key.to_string()),
+            || self.make_merged_value(full, prefix, key).map(Arc::new),
+        )
+    }
+
+    fn make_merged_value(&self, full: &str, prefix: &str, key: &str) -> Option<Value> {
         let mut value: Option<Value> = None;
-        for t in self.chain(full, prefix) {
-            let Some(parent_value) = self.def(&t).and_then(|d| d.get(key)) else {
+        for t in self.chain(full, prefix).iter() {
+            let Some(parent_value) = self.def(t).and_then(|d| d.get(key)) else {
                 continue;
             };
             match &mut value {
@@ -243,10 +375,18 @@ impl Types {
     /// The property (or attribute) definitions of a type and its ancestors
     /// (tosca-parser's `get_definition`): the nearest definition of each name
     /// wins; names appear in the type's own order, then the ancestors' new ones.
-    pub fn definitions(&self, full: &str, prefix: &str, key: &str) -> IndexMap<String, Map> {
+    pub fn definitions(&self, full: &str, prefix: &str, key: &str) -> Arc<IndexMap<String, Map>> {
+        self.derived(
+            |d| &mut d.definitions,
+            (full.to_string(), prefix.to_string(), key.to_string()),
+            || Arc::new(self.make_definitions(full, prefix, key)),
+        )
+    }
+
+    fn make_definitions(&self, full: &str, prefix: &str, key: &str) -> IndexMap<String, Map> {
         let mut out: IndexMap<String, Map> = IndexMap::new();
-        for t in self.chain(full, prefix) {
-            if let Some(Value::Map(defs)) = self.def(&t).and_then(|d| d.get(key)) {
+        for t in self.chain(full, prefix).iter() {
+            if let Some(Value::Map(defs)) = self.def(t).and_then(|d| d.get(key)) {
                 for (name, schema) in defs {
                     if !out.contains_key(name) {
                         out.insert(name.clone(), schema.as_map().cloned().unwrap_or_default());
