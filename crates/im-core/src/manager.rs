@@ -485,7 +485,13 @@ impl Manager {
         if !self.shared() {
             return Ok(self.visible_ids(users));
         }
-        let entries = self.store.load_index().await?;
+        // One non-admin identity (the usual request): its rows of the owner
+        // index. Admins see everything, and several usernames would need a
+        // merge in the database's order: those read the whole index.
+        let entries = match users {
+            [one] if !one.admin => self.store.list_owned(&one.username).await?,
+            _ => self.store.load_index().await?,
+        };
         Ok(entries
             .into_iter()
             .filter(|e| is_authorized(&e.owners, users))

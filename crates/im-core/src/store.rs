@@ -109,6 +109,17 @@ pub trait Store: Send + Sync + 'static {
     /// (else [`StoreError::Conflict`]); rewrites the VM rows named by `vms`.
     async fn update(&self, inf: &StoredInf, vms: VmChanges<'_>) -> Result<(), StoreError>;
 
+    /// The index entries with an owner of this username, newest first as
+    /// [`Store::load_index`] orders them; possibly more (the caller applies
+    /// the ownership rule). Servers sharing a database list through it
+    /// instead of reading every entry. The default filters
+    /// [`Store::load_index`].
+    async fn list_owned(&self, username: &str) -> Result<Vec<IndexEntry>, StoreError> {
+        let mut entries = self.load_index().await?;
+        entries.retain(|e| e.owners.iter().any(|o| o.username == username));
+        Ok(entries)
+    }
+
     /// Every infrastructure, deleted ones included, for `/stats`.
     async fn load_all(&self) -> Result<Vec<StoredInf>, StoreError>;
 

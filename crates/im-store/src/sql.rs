@@ -1106,6 +1106,10 @@ impl Store for SqlStore {
         self.assemble(&inf_rows, &vm_rows)
     }
 
+    async fn list_owned(&self, username: &str) -> Result<Vec<IndexEntry>, StoreError> {
+        SqlStore::list_owned(self, username).await
+    }
+
     fn is_shared(&self) -> bool {
         self.dialect != Dialect::Sqlite
     }

@@ -800,6 +800,67 @@ async fn work_left_by_a_dead_instance_is_finished_by_the_others(engine: Engine) 
     assert_eq!(ids.len(), 2, "one VM destroyed, one launched once: {ids:?}");
 }
 
+/// `GET /infrastructures` as another identity.
+async fn list_as(c: &reqwest::Client, base: &str, auth: &str) -> HashSet<String> {
+    let resp = c
+        .get(format!("{base}/infrastructures"))
+        .header("Authorization", auth)
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    last_segments(&resp.text().await.unwrap(), "uri-list")
+        .into_iter()
+        .collect()
+}
+
+/// Listing on a shared database reads the caller's rows of the owner index:
+/// an owner added on one instance lists it on the others at once, a wrong
+/// password or another user does not, and the creator still does.
+async fn owners_changed_on_one_instance_list_on_the_others(engine: Engine) {
+    let Some(db) = Db::create(engine, "owners") else {
+        return;
+    };
+    let url = db.url();
+    let inst: Vec<Instance> = (0..3).map(|_| Instance::start(&url)).collect();
+    let at = |n: usize| inst[n].base.as_str();
+    let c = client();
+    let (status, id) = create(&c, at(0), false).await.unwrap();
+    assert_eq!(status, 200, "{id}");
+    let other = r"id = im; type = InfrastructureManager; username = other; password = q";
+    let wrong = r"id = im; type = InfrastructureManager; username = multi; password = nope";
+    for n in 0..3 {
+        assert!(!list_as(&c, at(n), other).await.contains(&id));
+    }
+    let path = format!("/infrastructures/{id}/authorization");
+    let resp = c
+        .post(format!("{}{path}", at(1)))
+        .header("Authorization", AUTH)
+        .header("Content-Type", "application/json")
+        .body(r#"{"username": "other", "password": "q"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status().as_u16(),
+        200,
+        "{}",
+        resp.text().await.unwrap()
+    );
+    for n in 0..3 {
+        assert!(
+            list_as(&c, at(n), other).await.contains(&id),
+            "instance {n}"
+        );
+        assert!(list(&c, at(n)).await.contains(&id), "instance {n}");
+        assert!(
+            !list_as(&c, at(n), wrong).await.contains(&id),
+            "instance {n}"
+        );
+    }
+}
+
 mod on_postgresql {
     use super::*;
 
@@ -822,6 +883,11 @@ mod on_postgresql {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn sixteen_clients_racing_lose_no_update_and_resurrect_nothing() {
         sixteen_clients_racing_on_the_same_infrastructures(Engine::Postgres).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn owners_changed_on_one_instance_list_on_the_others() {
+        super::owners_changed_on_one_instance_list_on_the_others(Engine::Postgres).await;
     }
 }
 
@@ -846,5 +912,10 @@ mod on_mariadb {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn sixteen_clients_racing_lose_no_update_and_resurrect_nothing() {
         sixteen_clients_racing_on_the_same_infrastructures(Engine::MySql).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn owners_changed_on_one_instance_list_on_the_others() {
+        super::owners_changed_on_one_instance_list_on_the_others(Engine::MySql).await;
     }
 }
