@@ -17,6 +17,8 @@
 //! introspection) are kept for at most [`ANSWER_TTL`] and never past the
 //! token's `exp`, keyed by a SHA-256 of the token (the cache holds no token),
 //! in a cache of at most [`MAX_ANSWERS`] entries; failures are never cached.
+//! Requests that need the same answer while it is being asked for (a client
+//! firing many calls with a new token) share that one call and its outcome.
 //! Only the issuers of `OIDC_ISSUERS` are ever contacted, and tokens are never
 //! logged.
 
@@ -28,6 +30,7 @@ use im_auth::{BoxFuture, OidcSettings, OidcVerifier};
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use tokio::sync::watch;
 
 /// Time allowed for each call to the provider, connection and body included
 /// (the reference's `OpenIDClient.DEFAULT_TIMEOUT`).
@@ -98,6 +101,25 @@ pub struct HttpOidcVerifier {
     issuers: Vec<String>,
     discovery: Mutex<HashMap<String, Endpoints>>,
     answers: Mutex<AnswerCache>,
+    /// Calls to the provider in flight, by answer key: concurrent requests
+    /// with the same new token share one call instead of each asking.
+    flights: Mutex<HashMap<[u8; 32], Flight>>,
+}
+
+/// The outcome of a call in flight, once it is known.
+type Flight = watch::Receiver<Option<Result<Value, String>>>;
+
+/// Removes a flight when its leader ends, finished or dropped halfway (its
+/// followers then ask the provider themselves).
+struct Landing<'a> {
+    flights: &'a Mutex<HashMap<[u8; 32], Flight>>,
+    key: [u8; 32],
+}
+
+impl Drop for Landing<'_> {
+    fn drop(&mut self) {
+        lock(self.flights).remove(&self.key);
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -171,6 +193,7 @@ impl HttpOidcVerifier {
             issuers: settings.issuers.clone(),
             discovery: Mutex::new(HashMap::new()),
             answers: Mutex::new(AnswerCache::default()),
+            flights: Mutex::new(HashMap::new()),
         })
     }
 
@@ -267,6 +290,49 @@ impl HttpOidcVerifier {
         Ok(found)
     }
 
+    /// Runs `fetch` for `key` unless a call for the same key is in flight,
+    /// and then waits for that call's outcome instead (success or failure:
+    /// shared, not cached).
+    async fn single_flight(
+        &self,
+        key: [u8; 32],
+        fetch: impl Future<Output = Result<Value, String>>,
+    ) -> Result<Value, String> {
+        let follow = {
+            let mut flights = lock(&self.flights);
+            match flights.get(&key) {
+                Some(rx) => Err(rx.clone()),
+                None => {
+                    let (tx, rx) = watch::channel(None);
+                    flights.insert(key, rx);
+                    Ok(tx)
+                }
+            }
+        };
+        match follow {
+            Ok(tx) => {
+                let _landing = Landing {
+                    flights: &self.flights,
+                    key,
+                };
+                let outcome = fetch.await;
+                let _ = tx.send(Some(outcome.clone()));
+                outcome
+            }
+            Err(mut rx) => {
+                let shared = match rx.wait_for(Option::is_some).await {
+                    Ok(v) => v.clone(),
+                    Err(_) => None,
+                };
+                match shared {
+                    Some(outcome) => outcome,
+                    // The leader went away before it knew: ask ourselves.
+                    None => fetch.await,
+                }
+            }
+        }
+    }
+
     async fn fetch_user_info(&self, token: &str, issuer: &str) -> Result<Value, String> {
         self.check_issuer(issuer)?;
         // IM-compat: positive answers are reused (ANSWER_TTL); the reference
@@ -276,6 +342,16 @@ impl HttpOidcVerifier {
             tracing::debug!("OIDC userinfo of {issuer}: reused");
             return Ok(v);
         }
+        self.single_flight(key, self.ask_user_info(key, token, issuer))
+            .await
+    }
+
+    async fn ask_user_info(
+        &self,
+        key: [u8; 32],
+        token: &str,
+        issuer: &str,
+    ) -> Result<Value, String> {
         let url = self.endpoints(issuer).await?.userinfo.ok_or_else(|| {
             format!("The OIDC configuration of {issuer} has no userinfo_endpoint")
         })?;
@@ -312,6 +388,21 @@ impl HttpOidcVerifier {
             tracing::debug!("OIDC introspection at {issuer}: reused");
             return Ok(v);
         }
+        self.single_flight(
+            key,
+            self.ask_introspection(key, token, issuer, client_id, client_secret),
+        )
+        .await
+    }
+
+    async fn ask_introspection(
+        &self,
+        key: [u8; 32],
+        token: &str,
+        issuer: &str,
+        client_id: &str,
+        client_secret: &str,
+    ) -> Result<Value, String> {
         let url = self.endpoints(issuer).await?.introspection.ok_or_else(|| {
             format!("The OIDC configuration of {issuer} has no introspection_endpoint")
         })?;

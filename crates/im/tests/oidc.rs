@@ -214,6 +214,7 @@ async fn userinfo(
     match realm.as_str() {
         "broken" => return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response(),
         "slow" => tokio::time::sleep(Duration::from_secs(3600)).await,
+        "lagging" => tokio::time::sleep(Duration::from_millis(1000)).await,
         _ => {}
     }
     let token = headers
@@ -417,6 +418,40 @@ async fn repeated_requests_with_one_token_do_not_ask_the_provider_each_time() {
     let (status, _) = call(&im.base, "GET", "/infrastructures", &auth(&bob), None).await;
     assert_eq!(status, 401);
     assert_eq!(p.count("main", "userinfo"), userinfo + 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_with_one_new_token_share_one_call_to_the_provider() {
+    // The provider takes 1 s to answer: eight requests sent at once all
+    // arrive while the first call is out.
+    let p = Provider::start().await;
+    let im = Server::start(&cfg(&[format!("OIDC_ISSUERS = {}", p.issuer("lagging"))]));
+    let alice = auth(&p.token("lagging", "a1", 3600, json!({})));
+    for (status, body) in concurrent_lists(&im.base, &alice, 8).await {
+        assert_eq!(status, 200, "{body}");
+    }
+    assert_eq!(p.count("lagging", "userinfo"), 1);
+    // A refusal is shared by those waiting for it, and not kept.
+    let bob = p.token("lagging", "b2", 3600, json!({}));
+    p.revoked.lock().unwrap().insert(bob.clone());
+    let bob = auth(&bob);
+    for (status, body) in concurrent_lists(&im.base, &bob, 4).await {
+        assert_eq!(status, 401, "{body}");
+    }
+    assert_eq!(p.count("lagging", "userinfo"), 2);
+    let (status, _) = call(&im.base, "GET", "/infrastructures", &bob, None).await;
+    assert_eq!(status, 401);
+    assert_eq!(p.count("lagging", "userinfo"), 3);
+}
+
+/// `n` concurrent `GET /infrastructures` with this Authorization header.
+async fn concurrent_lists(base: &str, auth: &str, n: usize) -> Vec<(u16, String)> {
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..n {
+        let (base, auth) = (base.to_string(), auth.to_string());
+        set.spawn(async move { call(&base, "GET", "/infrastructures", &auth, None).await });
+    }
+    set.join_all().await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
