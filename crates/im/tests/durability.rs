@@ -27,31 +27,10 @@ const RADL: &str = "network publica (outbound = 'yes')\nsystem node (cpu.count>=
 /// One more VM of the same system.
 const ADD: &str = "network publica\nsystem node\ndeploy node 1\n";
 
-/// What a request got: status and body, or the transport error (the server died).
-type Answer = Result<(u16, String), String>;
-
-/// A shared HTTP client (one connection pool for all the test's tasks).
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .build()
-        .unwrap()
-}
+use common::{Answer, client};
 
 async fn call(c: &reqwest::Client, base: &str, method: &str, path: &str, body: &str) -> Answer {
-    let mut r = c
-        .request(method.parse().unwrap(), format!("{base}{path}"))
-        .header("Authorization", AUTH)
-        .header("Accept", "application/json");
-    if !body.is_empty() {
-        r = r
-            .header("Content-Type", "text/plain")
-            .body(body.to_string());
-    }
-    let resp = r.send().await.map_err(|e| e.to_string())?;
-    let status = resp.status().as_u16();
-    let text = resp.text().await.map_err(|e| e.to_string())?;
-    Ok((status, text))
+    common::call_as(c, base, AUTH, method, path, body).await
 }
 
 /// A request the test expects an answer to.

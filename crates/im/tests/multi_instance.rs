@@ -22,9 +22,10 @@
 
 #![allow(clippy::unwrap_used)] // a panic is the failure report
 
+mod common;
+
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -162,23 +163,8 @@ impl Instance {
         let cfg = dir.path().join("im.cfg");
         // A fast refresh, so that refreshes race the operations too.
         std::fs::write(&cfg, "[im]\nVM_INFO_UPDATE_FREQUENCY = 1\n").unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_im"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--db", db_url])
-            .args(["--lease-secs", LEASE_SECS, "--config"])
-            .arg(&cfg)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        let base = line
-            .trim()
-            .strip_prefix("im listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-            .to_string();
+        let (child, base) =
+            common::spawn_serve(&["--db", db_url, "--lease-secs", LEASE_SECS], &cfg);
         Instance {
             child,
             base,
@@ -202,29 +188,10 @@ impl Drop for Instance {
 
 // ----- HTTP -------------------------------------------------------------------
 
-type Answer = Result<(u16, String), String>;
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(120))
-        .build()
-        .unwrap()
-}
+use common::{Answer, client};
 
 async fn call(c: &reqwest::Client, base: &str, method: &str, path: &str, body: &str) -> Answer {
-    let mut r = c
-        .request(method.parse().unwrap(), format!("{base}{path}"))
-        .header("Authorization", AUTH)
-        .header("Accept", "application/json");
-    if !body.is_empty() {
-        r = r
-            .header("Content-Type", "text/plain")
-            .body(body.to_string());
-    }
-    let resp = r.send().await.map_err(|e| e.to_string())?;
-    let status = resp.status().as_u16();
-    let text = resp.text().await.map_err(|e| e.to_string())?;
-    Ok((status, text))
+    common::call_as(c, base, AUTH, method, path, body).await
 }
 
 async fn ok_call(

@@ -33,22 +33,7 @@ impl Server {
         let cfg_path = dir.path().join("im.cfg");
         std::fs::write(&cfg_path, format!("[im]\n{cfg}\n")).unwrap();
         let db = format!("sqlite://{}/im.db", dir.path().display());
-        let mut child = Command::new(env!("CARGO_BIN_EXE_im"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--db", &db, "--config"])
-            .arg(&cfg_path)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        let base = line
-            .trim()
-            .strip_prefix("im listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-            .to_string();
+        let (child, base) = spawn_serve(&["--db", &db], &cfg_path);
         Server { child, base, dir }
     }
 
@@ -132,4 +117,66 @@ pub async fn req(
         headers,
         body,
     }
+}
+
+/// Starts `im serve` on an ephemeral loopback port with these extra
+/// arguments and configuration file; the child and its base URL, read from
+/// the line it prints once it listens.
+pub fn spawn_serve(args: &[&str], cfg: &std::path::Path) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_im"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .arg("--config")
+        .arg(cfg)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("im listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+        .to_string();
+    (child, base)
+}
+
+/// What a request got: status and body, or the transport error (the server
+/// died).
+pub type Answer = Result<(u16, String), String>;
+
+/// A shared HTTP client (one connection pool for all of a test's tasks).
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(120))
+        .build()
+        .unwrap()
+}
+
+/// A request as `auth` asking for JSON, with a `text/plain` body unless
+/// `body` is empty.
+pub async fn call_as(
+    c: &reqwest::Client,
+    base: &str,
+    auth: &str,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> Answer {
+    let mut r = c
+        .request(method.parse().unwrap(), format!("{base}{path}"))
+        .header("Authorization", auth)
+        .header("Accept", "application/json");
+    if !body.is_empty() {
+        r = r
+            .header("Content-Type", "text/plain")
+            .body(body.to_string());
+    }
+    let resp = r.send().await.map_err(|e| e.to_string())?;
+    let status = resp.status().as_u16();
+    let text = resp.text().await.map_err(|e| e.to_string())?;
+    Ok((status, text))
 }
