@@ -32,6 +32,11 @@ impl CloudConnector for Dummy {
         &self.cloud
     }
 
+    /// Dummy VMs exist only in the IM's records.
+    fn launch_is_external(&self) -> bool {
+        false
+    }
+
     /// Any system, image or none: the system itself, with a default user name.
     fn concrete_systems(&self, system: &System, _auth: &AuthData) -> Vec<System> {
         let mut s = system.clone();

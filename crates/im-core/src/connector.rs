@@ -51,6 +51,15 @@ pub trait CloudConnector: Send + Sync {
     /// it cannot). The core merges each into the request and scores them.
     fn concrete_systems(&self, system: &System, auth: &AuthData) -> Vec<System>;
 
+    /// Whether `launch` makes something outside the IM's own records (a VM in
+    /// a cloud, which a crash must not orphan). A create records itself
+    /// before such a launch; when every cloud of a request launches nothing
+    /// outside (the Dummy cloud), a synchronous create is written once, when
+    /// it ends.
+    fn launch_is_external(&self) -> bool {
+        true
+    }
+
     /// Launches `num` VMs of the single system of `radl`; one result per VM.
     async fn launch(
         &self,

@@ -58,7 +58,7 @@ pub(crate) struct Slot {
 }
 
 impl Slot {
-    fn new(inf: Infrastructure) -> Slot {
+    pub(crate) fn new(inf: Infrastructure) -> Slot {
         Slot {
             op: AsyncMutex::new(()),
             snap: RwLock::new(Arc::new(inf)),
@@ -412,12 +412,29 @@ impl Manager {
         } else {
             self.store.insert(&stored).await?;
         }
-        let id = inf.id.clone();
-        let owners = inf.owners.clone();
         let slot = Arc::new(Slot::new(inf));
-        lock(&self.slots).insert(id.clone(), slot.clone());
-        self.write_index(|i| i.set(id, owners));
+        self.register(slot.clone());
         Ok(slot)
+    }
+
+    /// Makes a stored infrastructure's slot the loaded one and lists it.
+    pub(crate) fn register(&self, slot: Arc<Slot>) {
+        let inf = slot.get();
+        let (id, owners) = (inf.id.clone(), inf.owners.clone());
+        lock(&self.slots).insert(id.clone(), slot);
+        self.write_index(|i| i.set(id, owners));
+    }
+
+    /// Whether a request's clouds include one whose launches make something
+    /// outside the IM (see [`crate::CloudConnector::launch_is_external`]);
+    /// also when its clouds cannot be told (the create then fails as usual).
+    pub(crate) fn launches_external(&self, auth: &AuthData) -> bool {
+        let clouds = auth.clouds();
+        clouds.is_empty()
+            || clouds.iter().any(|info| {
+                self.connector(info)
+                    .map_or(true, |c| c.launch_is_external())
+            })
     }
 
     /// Writes an infrastructure over the tombstone of the same id (stored at
@@ -445,8 +462,16 @@ impl Manager {
         mut inf: Infrastructure,
         vms: VmChanges<'_>,
     ) -> Result<(), ImError> {
+        // A version never stored (a create written once, when it ends) is
+        // inserted.
+        let first = inf.version == 0;
         inf.version += 1;
-        match self.store.update(&inf.to_stored(), vms).await {
+        let written = if first {
+            self.store.insert(&inf.to_stored()).await
+        } else {
+            self.store.update(&inf.to_stored(), vms).await
+        };
+        match written {
             Ok(()) => {}
             Err(StoreError::Conflict(id)) => {
                 if self.shared() {

@@ -82,6 +82,24 @@ impl Manager {
         ));
         self.mark_running(&id);
         let running = self.running_guard(&id);
+        if !async_call && !self.launches_external(auth) {
+            // Nothing outside the IM is made, so nothing can be orphaned by a
+            // crash before the create ends, and nobody knows the id before it
+            // is answered: the create is written once, when it ends (the
+            // first commit of a never-stored version inserts).
+            let slot = Arc::new(Slot::new(inf));
+            let res = {
+                let _op = slot.op.lock().await;
+                self.deploy_locked(&slot, radl, auth, true).await
+            };
+            let done = slot.get();
+            if done.version > 0 && !done.deleted {
+                self.register(slot.clone());
+                self.remember_creds(&id, auth);
+            }
+            drop(running);
+            return res.map(|()| id);
+        }
         self.take_lease(&id, true).await?;
         let slot = match self.insert(inf, !async_call).await {
             Ok(s) => s,

@@ -1,14 +1,19 @@
-//! Writes of a SQLite file: one thread owns a connection of its own, driven
-//! in place with rusqlite (the same bundled libsqlite3 as sqlx's), and
-//! commits the writes that queued up while the previous commit was syncing
-//! as one transaction (group commit): N concurrent writers cost one disk sync
-//! instead of N, and nobody sleeps in SQLite's busy handler.
+//! Writes of a SQLite file: one connection of their own, driven in place
+//! with rusqlite (the same bundled libsqlite3 as sqlx's). Whoever finds it
+//! free commits every write queued so far as one transaction (flat
+//! combining): an uncontended write runs in its caller's task without a
+//! thread hand-off, and the writes that queue up while a commit is syncing
+//! go together in the next one (group commit): N concurrent writers cost one
+//! disk sync instead of N, and nobody sleeps in SQLite's busy handler.
 //!
 //! Why not a sqlx connection: sqlx runs each SQLite connection on a worker
 //! thread of its own and every statement is a round trip to it (two thread
 //! wake-ups); a create's half-dozen statements cost more in hand-offs than in
-//! SQLite. Here a whole batch costs one wake-up of this thread and one reply
-//! per write; statements are prepared once and cached.
+//! SQLite. Here statements are prepared once and cached, and a write wakes
+//! no thread (the combiner sends one reply per write it committed for
+//! others). The commit blocks its caller's runtime thread for as long as it
+//! takes (a disk sync, well under a millisecond here), as a dedicated
+//! thread's wake-ups cost about as much.
 //!
 //! Each write of a batch runs inside its own savepoint: a write that fails (a
 //! version conflict, an existing id) is rolled back alone and gets its error;
@@ -22,14 +27,14 @@
 //! concurrent writers do their JSON in parallel), the same for every backend
 //! (the PostgreSQL/MySQL path in [`crate::sql`] writes them through sqlx).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use im_auth::ImUser;
 use im_core::{StoreError, StoredInf, VmChanges, now_secs};
 use rusqlite::{Connection, OpenFlags, OptionalExtension as _, params};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use crate::sql::owner_key;
 
@@ -151,33 +156,112 @@ impl Prepared {
     }
 }
 
+#[derive(Debug)]
 struct Job {
     write: Prepared,
     durable: bool,
     reply: oneshot::Sender<Result<(), StoreError>>,
 }
 
-/// The sending side of the writer thread; the thread ends when this is
-/// dropped (after the writes already queued).
+/// The writes of a SQLite file: a queue and the connection, shared by the
+/// store's tasks. Whoever finds the connection free commits what is queued
+/// (flat combining): an uncontended write runs in its caller's task without
+/// waking any thread, and writes that queue up while a commit is syncing go
+/// together in the next one (group commit).
 #[derive(Debug)]
 pub(crate) struct WriterHandle {
-    tx: mpsc::UnboundedSender<Job>,
+    config: WriterConfig,
+    queue: std::sync::Mutex<VecDeque<Job>>,
+    conn: std::sync::Mutex<Option<Writer>>,
 }
 
 impl WriterHandle {
     /// Queues a write and waits for its commit.
     pub(crate) async fn submit(&self, write: Prepared, durable: bool) -> Result<(), StoreError> {
         let (reply, answer) = oneshot::channel();
-        let stopped = || StoreError::Backend("the database writer has stopped".into());
-        self.tx
-            .send(Job {
-                write,
-                durable,
-                reply,
-            })
-            .map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())?
+        lock(&self.queue).push_back(Job {
+            write,
+            durable,
+            reply,
+        });
+        self.combine();
+        answer
+            .await
+            .map_err(|_| StoreError::Backend("the database writer has stopped".into()))?
     }
+
+    /// Commits the queued writes if nobody else is: batch after batch until
+    /// the queue is empty. A write queued while the connection is busy is
+    /// committed by its holder, who looks at the queue again after letting
+    /// the connection go, so no write is left waiting: the owner of a queued
+    /// job either takes the connection or found it held by someone whose
+    /// next look at the queue comes after the push.
+    fn combine(&self) {
+        loop {
+            let Ok(mut conn) = self.conn.try_lock() else {
+                return;
+            };
+            loop {
+                let batch: Vec<Job> = {
+                    let mut q = lock(&self.queue);
+                    let n = q.len().min(MAX_BATCH);
+                    q.drain(..n).collect()
+                };
+                if batch.is_empty() {
+                    break;
+                }
+                self.commit_batch(&mut conn, batch);
+            }
+            drop(conn);
+            if lock(&self.queue).is_empty() {
+                return;
+            }
+        }
+    }
+
+    /// Commits one batch on the connection (opened if needed) and answers
+    /// every job of it.
+    fn commit_batch(&self, writer: &mut Option<Writer>, batch: Vec<Job>) {
+        if writer.is_none() {
+            match open(&self.config) {
+                Ok(w) => *writer = Some(w),
+                Err(e) => {
+                    for job in batch {
+                        let _ = job.reply.send(Err(StoreError::Backend(e.to_string())));
+                    }
+                    return;
+                }
+            }
+        }
+        let relax = self.config.full && batch.iter().all(|j| !j.durable);
+        let results = match writer.as_mut() {
+            Some(w) => {
+                let results = w.commit(&batch, relax);
+                if results
+                    .iter()
+                    .any(|r| matches!(r, Err(StoreError::Backend(_))))
+                {
+                    // A connection in an unknown state is not reused.
+                    *writer = None;
+                }
+                results
+            }
+            None => batch
+                .iter()
+                .map(|_| Err(StoreError::Backend("no database connection".into())))
+                .collect(),
+        };
+        for (job, result) in batch.into_iter().zip(results) {
+            // The caller may have given up waiting; its write stands anyway.
+            let _ = job.reply.send(result);
+        }
+    }
+}
+
+/// Locks a mutex whose holder may have panicked (what it guards stays
+/// usable: a queue, or a connection reopened after a failed batch).
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// How the writer opens its connection.
@@ -192,20 +276,27 @@ pub(crate) struct WriterConfig {
     pub full: bool,
 }
 
-/// Starts the writer thread of a SQLite file.
+/// The writer of a SQLite file; its connection opens at the first write.
 pub(crate) fn spawn(config: WriterConfig) -> Result<WriterHandle, StoreError> {
-    let (tx, rx) = mpsc::unbounded_channel();
-    std::thread::Builder::new()
-        .name("im-sqlite-writer".into())
-        .spawn(move || run(&config, rx))
-        .map_err(|e| StoreError::Backend(format!("cannot start the database writer: {e}")))?;
-    Ok(WriterHandle { tx })
+    Ok(WriterHandle {
+        config,
+        queue: std::sync::Mutex::new(VecDeque::new()),
+        conn: std::sync::Mutex::new(None),
+    })
 }
 
 /// The writer's connection and the `synchronous` setting it has now.
 struct Writer {
     conn: Connection,
     relaxed: bool,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer")
+            .field("relaxed", &self.relaxed)
+            .finish_non_exhaustive()
+    }
 }
 
 fn backend(what: &str, e: rusqlite::Error) -> StoreError {
@@ -228,53 +319,6 @@ fn open(config: &WriterConfig) -> Result<Writer, StoreError> {
         conn,
         relaxed: false,
     })
-}
-
-fn run(config: &WriterConfig, mut rx: mpsc::UnboundedReceiver<Job>) {
-    let mut writer: Option<Writer> = None;
-    let mut batch = Vec::new();
-    while let Some(first) = rx.blocking_recv() {
-        batch.push(first);
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
-        if writer.is_none() {
-            match open(config) {
-                Ok(w) => writer = Some(w),
-                Err(e) => {
-                    for job in batch.drain(..) {
-                        let _ = job.reply.send(Err(StoreError::Backend(e.to_string())));
-                    }
-                    continue;
-                }
-            }
-        }
-        let relax = config.full && batch.iter().all(|j| !j.durable);
-        let results = match writer.as_mut() {
-            Some(w) => {
-                let results = w.commit(&batch, relax);
-                if results
-                    .iter()
-                    .any(|r| matches!(r, Err(StoreError::Backend(_))))
-                {
-                    // A connection in an unknown state is not reused.
-                    writer = None;
-                }
-                results
-            }
-            None => batch
-                .iter()
-                .map(|_| Err(StoreError::Backend("no database connection".into())))
-                .collect(),
-        };
-        for (job, result) in batch.drain(..).zip(results) {
-            // The caller may have given up waiting; its write stands anyway.
-            let _ = job.reply.send(result);
-        }
-    }
 }
 
 impl Writer {
