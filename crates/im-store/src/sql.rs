@@ -710,6 +710,9 @@ impl SqlStore {
         if let Some(writer) = &self.writer {
             return writer.submit(w, durable).await;
         }
+        if let (Kind::Insert(vms), Some(stmt)) = (&w.kind, self.dialect.insert_at_once()) {
+            return self.insert_at_once(stmt, &w, vms, durable).await;
+        }
         let mut tx = self
             .pool
             .begin_with(self.dialect.begin_write())
@@ -728,6 +731,47 @@ impl SqlStore {
         tx.commit()
             .await
             .map_err(|e| db_err("cannot commit a write", e))
+    }
+
+    /// An insert as one statement (see [`Dialect::insert_at_once`]).
+    async fn insert_at_once(
+        &self,
+        stmt: &'static str,
+        w: &Prepared,
+        vms: &[(i64, String)],
+        durable: bool,
+    ) -> Result<(), StoreError> {
+        let keys = serde_json::to_string(&w.owner_keys)
+            .map_err(|e| StoreError::Backend(format!("cannot serialize: {e}")))?;
+        let rows = serde_json::to_string(vms)
+            .map_err(|e| StoreError::Backend(format!("cannot serialize: {e}")))?;
+        let res = sqlx::query(stmt)
+            .bind(&w.id)
+            .bind(w.version)
+            .bind(i64::from(w.deleted))
+            .bind(w.created_at)
+            .bind(now_secs())
+            .bind(&w.owners)
+            .bind(&w.data)
+            .bind(keys)
+            .bind(rows)
+            .bind((!durable).then_some("off"))
+            .fetch_optional(&self.pool)
+            .await;
+        match res {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => Err(StoreError::Backend(format!(
+                "infrastructure {} was not inserted",
+                w.id
+            ))),
+            Err(e)
+                if e.as_database_error()
+                    .is_some_and(|d| d.is_unique_violation()) =>
+            {
+                Err(StoreError::Exists(w.id.clone()))
+            }
+            Err(e) => Err(db_err("cannot insert an infrastructure", e)),
+        }
     }
 
     fn index_entries(&self, rows: &[AnyRow]) -> Result<Vec<IndexEntry>, StoreError> {
