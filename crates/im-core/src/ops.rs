@@ -87,6 +87,7 @@ impl Manager {
             // crash before the create ends, and nobody knows the id before it
             // is answered: the create is written once, when it ends (the
             // first commit of a never-stored version inserts).
+            // IM-compat: so it is not listed while it runs (docs/compat.md).
             let slot = Arc::new(Slot::new(inf));
             let res = {
                 let _op = slot.op.lock().await;

@@ -459,3 +459,152 @@ async fn an_idle_infrastructure_is_unloaded_and_reads_back_the_same() {
     assert_eq!(m.get_state(&id, &a).await.unwrap().state, "configured");
     assert_eq!(loads(), loads_before + 1, "then kept while in use");
 }
+
+/// The Dummy cloud as a cloud whose launches make VMs outside the IM: it
+/// records, at each launch, what the store held for the infrastructure.
+struct External {
+    inner: Arc<dyn im_core::CloudConnector>,
+    store: Arc<MemStore>,
+    seen_at_launch: Arc<Mutex<Vec<Option<StoredInf>>>>,
+}
+
+#[async_trait]
+impl im_core::CloudConnector for External {
+    fn cloud(&self) -> &im_auth::CloudInfo {
+        self.inner.cloud()
+    }
+    fn concrete_systems(&self, s: &im_radl::System, a: &AuthData) -> Vec<im_radl::System> {
+        self.inner.concrete_systems(s, a)
+    }
+    async fn launch(
+        &self,
+        inf_id: &str,
+        radl: &im_radl::Radl,
+        requested: &im_radl::Radl,
+        num: usize,
+        auth: &AuthData,
+    ) -> Vec<Result<im_core::LaunchedVm, String>> {
+        let stored = self.store.rows.lock().unwrap().get(inf_id).cloned();
+        self.seen_at_launch.lock().unwrap().push(stored);
+        self.inner.launch(inf_id, radl, requested, num, auth).await
+    }
+    async fn update_vm_info(
+        &self,
+        vm: &im_core::VmRef,
+        a: &AuthData,
+    ) -> Result<im_core::VmStatus, String> {
+        self.inner.update_vm_info(vm, a).await
+    }
+    async fn alter_vm(
+        &self,
+        vm: &im_core::VmRef,
+        s: &im_radl::System,
+        a: &AuthData,
+    ) -> Result<im_radl::System, String> {
+        self.inner.alter_vm(vm, s, a).await
+    }
+    async fn finalize(&self, vm: &im_core::VmRef, last: bool, a: &AuthData) -> Result<(), String> {
+        self.inner.finalize(vm, last, a).await
+    }
+    async fn start(&self, vm: &im_core::VmRef, a: &AuthData) -> Result<(), String> {
+        self.inner.start(vm, a).await
+    }
+    async fn stop(&self, vm: &im_core::VmRef, a: &AuthData) -> Result<(), String> {
+        self.inner.stop(vm, a).await
+    }
+    async fn reboot(&self, vm: &im_core::VmRef, a: &AuthData) -> Result<(), String> {
+        self.inner.reboot(vm, a).await
+    }
+    async fn create_snapshot(
+        &self,
+        vm: &im_core::VmRef,
+        disk: u32,
+        name: &str,
+        auto_delete: bool,
+        a: &AuthData,
+    ) -> Result<String, String> {
+        self.inner
+            .create_snapshot(vm, disk, name, auto_delete, a)
+            .await
+    }
+    async fn delete_image(&self, url: &str, a: &AuthData) -> Result<(), String> {
+        self.inner.delete_image(url, a).await
+    }
+    async fn list_images(
+        &self,
+        a: &AuthData,
+        filters: &[(String, String)],
+    ) -> Result<Vec<serde_json::Value>, String> {
+        self.inner.list_images(a, filters).await
+    }
+    async fn get_quotas(&self, a: &AuthData) -> Result<serde_json::Value, String> {
+        self.inner.get_quotas(a).await
+    }
+}
+
+struct ExternalFactory {
+    store: Arc<MemStore>,
+    seen_at_launch: Arc<Mutex<Vec<Option<StoredInf>>>>,
+}
+
+impl im_core::ConnectorFactory for ExternalFactory {
+    fn connector(
+        &self,
+        cloud: &im_auth::CloudInfo,
+    ) -> Result<Arc<dyn im_core::CloudConnector>, String> {
+        Ok(Arc::new(External {
+            inner: im_connectors::Factory::new().connector(cloud)?,
+            store: self.store.clone(),
+            seen_at_launch: self.seen_at_launch.clone(),
+        }))
+    }
+}
+
+#[tokio::test]
+async fn a_create_on_a_cloud_that_makes_vms_is_recorded_before_the_launch_and_a_dummy_one_once_at_its_end()
+ {
+    // A cloud whose VMs live outside the IM: the create's record, with its
+    // open operation, is stored before the cloud is asked for anything.
+    let store = Arc::new(MemStore::default());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let factory = Arc::new(ExternalFactory {
+        store: store.clone(),
+        seen_at_launch: seen.clone(),
+    });
+    let m = Manager::start(settings(), store.clone(), factory)
+        .await
+        .unwrap();
+    let a = auth(AUTH);
+    let id = m
+        .create_infrastructure(dep(NO_CTXT), &a, false)
+        .await
+        .unwrap();
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1, "one launch");
+    let before = seen[0].as_ref().expect("recorded before the launch");
+    assert_eq!(before.version, 1);
+    assert!(
+        before.data.contains_key("im_op"),
+        "{:?}",
+        before.data.keys()
+    );
+    let after = store.rows.lock().unwrap().get(&id).cloned().unwrap();
+    assert_eq!(after.version, 2, "the result is a second write");
+    assert!(!after.data.contains_key("im_op"));
+    assert_eq!(after.vms.len(), 1);
+
+    // The Dummy cloud makes nothing outside: one write, at the end, with the
+    // VM and no open operation.
+    let store = Arc::new(MemStore::default());
+    let m = manager_on(store.clone()).await;
+    let id = m
+        .create_infrastructure(dep(NO_CTXT), &a, false)
+        .await
+        .unwrap();
+    let row = store.rows.lock().unwrap().get(&id).cloned().unwrap();
+    assert_eq!(row.version, 1, "written once");
+    assert!(!row.data.contains_key("im_op"));
+    assert_eq!(row.vms.len(), 1);
+    assert_eq!(m.get_state(&id, &a).await.unwrap().state, "configured");
+    assert_eq!(m.list_infrastructures(&a, None).await.unwrap(), vec![id]);
+}
