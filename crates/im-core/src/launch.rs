@@ -523,9 +523,18 @@ impl Manager {
                             )
                             .await;
                         let now = now_secs();
+                        // The last VM takes the requested RADL, the others a copy.
+                        let mut requested = Some(requested);
+                        let last = ok.len().saturating_sub(1);
                         let vms: Vec<Vm> = ok
                             .into_iter()
-                            .map(|l| {
+                            .enumerate()
+                            .map(|(i, l)| {
+                                let requested_radl = if i == last {
+                                    requested.take()
+                                } else {
+                                    requested.clone()
+                                };
                                 let mut info = l.info;
                                 new_password_if_needed(&mut info);
                                 Vm {
@@ -539,7 +548,7 @@ impl Manager {
                                     creating: false,
                                     cloud: cloud.info.clone(),
                                     info,
-                                    requested_radl: requested.clone(),
+                                    requested_radl: requested_radl.unwrap_or_default(),
                                     cont_out: String::new(),
                                     configured: None,
                                     error_msg: None,
@@ -778,10 +787,17 @@ fn number_json(n: Number) -> Value {
 
 /// The stored RADL with only one system and its deploy (a VM's `info`).
 fn single_system(stored: &Radl, system: System, d: &Deploy) -> Radl {
-    let mut r = stored.clone();
-    r.systems = vec![system];
-    r.deploys = vec![d.clone()];
-    r
+    // Field by field: a clone of `stored` would copy every system only to
+    // drop them (a third of a Dummy create's RADL work).
+    Radl {
+        description: stored.description.clone(),
+        ansible_hosts: stored.ansible_hosts.clone(),
+        networks: stored.networks.clone(),
+        systems: vec![system],
+        configures: stored.configures.clone(),
+        deploys: vec![d.clone()],
+        contextualize: stored.contextualize.clone(),
+    }
 }
 
 fn requested_radl_or_empty(radl: &Radl, d: &Deploy, stored: &Radl) -> Radl {

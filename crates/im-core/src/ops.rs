@@ -65,7 +65,7 @@ impl Manager {
         d.radl.check()?;
         let id = uuid::Uuid::now_v1(&node_id()).to_string();
         let mut inf = Infrastructure::new(id.clone(), users);
-        let radl = crate::tosca::create_radl(self, &mut inf, &d).await?;
+        let radl = crate::tosca::create_radl(self, &mut inf, d).await?;
         // The record of the operation goes with the infrastructure's first
         // write; an asynchronous create keeps what it needs to be launched by
         // another instance (or the next start) if this one dies first.

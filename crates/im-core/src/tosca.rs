@@ -346,10 +346,10 @@ impl Manager {
 pub(crate) async fn create_radl(
     m: &Manager,
     inf: &mut Infrastructure,
-    d: &Deployment,
+    d: Deployment,
 ) -> Result<Radl, ImError> {
     match &d.tosca {
         Some(t) => m.tosca_create_radl(inf, t).await,
-        None => Ok(d.radl.clone()),
+        None => Ok(d.radl),
     }
 }
