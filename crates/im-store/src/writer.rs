@@ -173,9 +173,17 @@ pub(crate) struct WriterHandle {
     config: WriterConfig,
     queue: std::sync::Mutex<VecDeque<Job>>,
     conn: std::sync::Mutex<Option<Writer>>,
+    /// Batches committed so far (one transaction each).
+    batches: std::sync::atomic::AtomicU64,
 }
 
 impl WriterHandle {
+    /// The batches committed so far: one transaction, one disk sync each.
+    #[cfg(test)]
+    pub(crate) fn batches(&self) -> u64 {
+        self.batches.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Queues a write and waits for its commit.
     pub(crate) async fn submit(&self, write: Prepared, durable: bool) -> Result<(), StoreError> {
         let (reply, answer) = oneshot::channel();
@@ -184,6 +192,10 @@ impl WriterHandle {
             durable,
             reply,
         });
+        // The tasks that are ready run first, so that those about to write
+        // join this commit: on a runtime with one worker nobody else could
+        // queue a write while it syncs. Costs one turn of the scheduler.
+        tokio::task::yield_now().await;
         self.combine();
         answer
             .await
@@ -233,6 +245,8 @@ impl WriterHandle {
                 }
             }
         }
+        self.batches
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let relax = self.config.full && batch.iter().all(|j| !j.durable);
         let results = match writer.as_mut() {
             Some(w) => {
@@ -282,6 +296,7 @@ pub(crate) fn spawn(config: WriterConfig) -> Result<WriterHandle, StoreError> {
         config,
         queue: std::sync::Mutex::new(VecDeque::new()),
         conn: std::sync::Mutex::new(None),
+        batches: std::sync::atomic::AtomicU64::new(0),
     })
 }
 
@@ -633,27 +648,30 @@ mod tests {
             .expect("PRAGMA synchronous")
     }
 
+    fn prepared(id: &str) -> Prepared {
+        Prepared {
+            id: id.into(),
+            version: 1,
+            deleted: false,
+            created_at: 0,
+            owners: String::new(),
+            owner_keys: Vec::new(),
+            data: "{}".into(),
+            kind: Kind::Insert(Vec::new()),
+        }
+    }
+
     fn job(id: &str) -> Job {
         let (reply, _answer) = oneshot::channel();
         Job {
-            write: Prepared {
-                id: id.into(),
-                version: 1,
-                deleted: false,
-                created_at: 0,
-                owners: String::new(),
-                owner_keys: Vec::new(),
-                data: "{}".into(),
-                kind: Kind::Insert(Vec::new()),
-            },
+            write: prepared(id),
             durable: false,
             reply,
         }
     }
 
-    #[test]
-    fn each_batch_commits_with_the_sync_mode_it_asks_for_however_often_it_alternates() {
-        let dir = tempfile::tempdir().expect("tempdir");
+    /// A database file with the tables the writer writes.
+    fn database(dir: &tempfile::TempDir) -> WriterConfig {
         let path = dir.path().join("w.db");
         let conn = Connection::open(&path).expect("open");
         conn.execute_batch(
@@ -664,12 +682,45 @@ mod tests {
              CREATE TABLE vms (inf_id TEXT, im_id INTEGER, data TEXT, PRIMARY KEY (inf_id, im_id));",
         )
         .expect("schema");
-        let mut w = open(&WriterConfig {
+        WriterConfig {
             path,
             busy_timeout: Duration::from_secs(1),
             full: true,
-        })
-        .expect("writer");
+        }
+    }
+
+    #[test]
+    fn concurrent_writes_on_a_single_threaded_runtime_share_one_commit() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let w = std::sync::Arc::new(spawn(database(&dir)).expect("writer"));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let tasks: Vec<_> = (0..16)
+                .map(|i| {
+                    let w = w.clone();
+                    tokio::spawn(async move { w.submit(prepared(&format!("c{i}")), true).await })
+                })
+                .collect();
+            for t in tasks {
+                t.await.expect("task").expect("committed");
+            }
+        });
+        // Each write yields before committing, so the 16 are queued when
+        // the first one commits: one transaction, one disk sync.
+        assert_eq!(w.batches(), 1);
+        let conn = Connection::open(dir.path().join("w.db")).expect("open");
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM infrastructures", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(n, 16);
+    }
+
+    #[test]
+    fn each_batch_commits_with_the_sync_mode_it_asks_for_however_often_it_alternates() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut w = open(&database(&dir)).expect("writer");
         for round in 0..3 {
             let provisional = w.commit(&[job(&format!("p{round}"))], true);
             assert!(provisional.iter().all(Result::is_ok), "{provisional:?}");
