@@ -66,27 +66,14 @@ impl Manager {
         let id = uuid::Uuid::now_v1(&node_id()).to_string();
         let mut inf = Infrastructure::new(id.clone(), users);
         let radl = crate::tosca::create_radl(self, &mut inf, d).await?;
-        // The record of the operation goes with the infrastructure's first
-        // write; an asynchronous create keeps what it needs to be launched by
-        // another instance (or the next start) if this one dies first.
-        let extra = if async_call {
-            vec![("async", json!(true)), ("radl", json!(radl.to_string()))]
-        } else {
-            Vec::new()
-        };
-        inf.op = Some(crate::work::op_record(
-            self,
-            "create",
-            async_call.then_some(auth),
-            &extra,
-        ));
         self.mark_running(&id);
         let running = self.running_guard(&id);
         if !async_call && !self.launches_external(auth) {
             // Nothing outside the IM is made, so nothing can be orphaned by a
             // crash before the create ends, and nobody knows the id before it
             // is answered: the create is written once, when it ends (the
-            // first commit of a never-stored version inserts).
+            // first commit of a never-stored version inserts), with no
+            // operation record.
             // IM-compat: so it is not listed while it runs (docs/compat.md).
             let slot = Arc::new(Slot::new(inf));
             let res = {
@@ -101,6 +88,20 @@ impl Manager {
             drop(running);
             return res.map(|()| id);
         }
+        // The record of the operation goes with the infrastructure's first
+        // write; an asynchronous create keeps what it needs to be launched by
+        // another instance (or the next start) if this one dies first.
+        let extra = if async_call {
+            vec![("async", json!(true)), ("radl", json!(radl.to_string()))]
+        } else {
+            Vec::new()
+        };
+        inf.op = Some(crate::work::op_record(
+            self,
+            "create",
+            async_call.then_some(auth),
+            &extra,
+        ));
         self.take_lease(&id, true).await?;
         let slot = match self.insert(inf, !async_call).await {
             Ok(s) => s,

@@ -10,7 +10,7 @@ use im_auth::ImUser;
 use im_core::{IndexEntry, Lease, Store, StoreError, StoredInf, StoredVm, VmChanges, now_secs};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Map, Value};
-use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::any::{AnyArguments, AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyConnection, AnyPool, AssertSqlSafe, Row, SqlStr};
 
 use crate::dialect::Dialect;
@@ -198,6 +198,31 @@ impl std::fmt::Debug for SqlStore {
     }
 }
 
+/// The infrastructure row of an insert: the seven parameters of
+/// `insert_inf`, in its order.
+fn bind_inf_row<'q>(
+    q: sqlx::query::Query<'q, Any, AnyArguments>,
+    w: &'q Prepared,
+) -> sqlx::query::Query<'q, Any, AnyArguments> {
+    q.bind(&w.id)
+        .bind(w.version)
+        .bind(i64::from(w.deleted))
+        .bind(w.created_at)
+        .bind(now_secs())
+        .bind(&w.owners)
+        .bind(&w.data)
+}
+
+/// The error of a failed insert: [`StoreError::Exists`] for a taken id.
+fn insert_error(w: &Prepared, e: sqlx::Error) -> StoreError {
+    if e.as_database_error()
+        .is_some_and(|d| d.is_unique_violation())
+    {
+        return StoreError::Exists(w.id.clone());
+    }
+    db_err("cannot insert an infrastructure", e)
+}
+
 fn db_err(what: &str, e: sqlx::Error) -> StoreError {
     StoreError::Backend(format!("{what}: {e}"))
 }
@@ -383,11 +408,11 @@ impl SqlStore {
         store.migrate().await?;
         crate::secrets::enable(&store).await?;
         if let Some(path) = sqlite_path {
-            store.writer = Some(crate::writer::spawn(WriterConfig {
+            store.writer = Some(WriterHandle::new(WriterConfig {
                 path: path.clone(),
                 busy_timeout: opts.busy_timeout,
                 full: opts.durability == Durability::Full,
-            })?);
+            }));
             store.sqlite_path = Some(path);
         }
         let adopted = crate::adopt::adopt(&store).await?;
@@ -596,24 +621,10 @@ impl SqlStore {
         w: &Prepared,
         vms: &[(i64, String)],
     ) -> Result<(), StoreError> {
-        let res = sqlx::query(self.q.insert_inf.clone())
-            .bind(&w.id)
-            .bind(w.version)
-            .bind(i64::from(w.deleted))
-            .bind(w.created_at)
-            .bind(now_secs())
-            .bind(&w.owners)
-            .bind(&w.data)
+        bind_inf_row(sqlx::query(self.q.insert_inf.clone()), w)
             .execute(&mut *tx)
-            .await;
-        if let Err(e) = res {
-            if e.as_database_error()
-                .is_some_and(|d| d.is_unique_violation())
-            {
-                return Err(StoreError::Exists(w.id.clone()));
-            }
-            return Err(db_err("cannot insert an infrastructure", e));
-        }
+            .await
+            .map_err(|e| insert_error(w, e))?;
         // Rows orphaned by a manual purge of `infrastructures` must not leak in.
         exec_id(
             tx,
@@ -745,32 +756,19 @@ impl SqlStore {
             .map_err(|e| StoreError::Backend(format!("cannot serialize: {e}")))?;
         let rows = serde_json::to_string(vms)
             .map_err(|e| StoreError::Backend(format!("cannot serialize: {e}")))?;
-        let res = sqlx::query(stmt)
-            .bind(&w.id)
-            .bind(w.version)
-            .bind(i64::from(w.deleted))
-            .bind(w.created_at)
-            .bind(now_secs())
-            .bind(&w.owners)
-            .bind(&w.data)
+        let inserted = bind_inf_row(sqlx::query(stmt), w)
             .bind(keys)
             .bind(rows)
             .bind((!durable).then_some("off"))
             .fetch_optional(&self.pool)
-            .await;
-        match res {
-            Ok(Some(_)) => Ok(()),
-            Ok(None) => Err(StoreError::Backend(format!(
+            .await
+            .map_err(|e| insert_error(w, e))?;
+        match inserted {
+            Some(_) => Ok(()),
+            None => Err(StoreError::Backend(format!(
                 "infrastructure {} was not inserted",
                 w.id
             ))),
-            Err(e)
-                if e.as_database_error()
-                    .is_some_and(|d| d.is_unique_violation()) =>
-            {
-                Err(StoreError::Exists(w.id.clone()))
-            }
-            Err(e) => Err(db_err("cannot insert an infrastructure", e)),
         }
     }
 

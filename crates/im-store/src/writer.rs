@@ -178,6 +178,16 @@ pub(crate) struct WriterHandle {
 }
 
 impl WriterHandle {
+    /// The writer of a SQLite file; its connection opens at the first write.
+    pub(crate) fn new(config: WriterConfig) -> WriterHandle {
+        WriterHandle {
+            config,
+            queue: std::sync::Mutex::new(VecDeque::new()),
+            conn: std::sync::Mutex::new(None),
+            batches: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
     /// The batches committed so far: one transaction, one disk sync each.
     #[cfg(test)]
     pub(crate) fn batches(&self) -> u64 {
@@ -288,16 +298,6 @@ pub(crate) struct WriterConfig {
     /// Whether commits sync (`synchronous = FULL`), so that a batch of
     /// provisional writes may skip it.
     pub full: bool,
-}
-
-/// The writer of a SQLite file; its connection opens at the first write.
-pub(crate) fn spawn(config: WriterConfig) -> Result<WriterHandle, StoreError> {
-    Ok(WriterHandle {
-        config,
-        queue: std::sync::Mutex::new(VecDeque::new()),
-        conn: std::sync::Mutex::new(None),
-        batches: std::sync::atomic::AtomicU64::new(0),
-    })
 }
 
 /// The writer's connection and the `synchronous` setting it has now.
@@ -692,7 +692,7 @@ mod tests {
     #[test]
     fn concurrent_writes_on_a_single_threaded_runtime_share_one_commit() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let w = std::sync::Arc::new(spawn(database(&dir)).expect("writer"));
+        let w = std::sync::Arc::new(WriterHandle::new(database(&dir)));
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .expect("runtime");

@@ -22,17 +22,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-const RADL: &str = "network public (outbound = 'yes')
-system node (
-  cpu.count >= 1 and
-  memory.size >= 512m and
-  net_interface.0.connection = 'public' and
-  disk.0.os.name = 'linux' and
-  disk.0.image.url = 'dummy://image'
-)
-contextualize ()
-deploy node 1
-";
+/// The 1-VM Dummy infrastructure of `../shared/peer/bench.py`.
+const RADL: &str = include_str!("dummy-1vm.radl");
 
 /// One keep-alive connection.
 struct Conn {

@@ -15,17 +15,8 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use im_core::{Deployment, Manager, Settings};
 
-const RADL: &str = "network public (outbound = 'yes')
-system node (
-  cpu.count >= 1 and
-  memory.size >= 512m and
-  net_interface.0.connection = 'public' and
-  disk.0.os.name = 'linux' and
-  disk.0.image.url = 'dummy://image'
-)
-contextualize ()
-deploy node 1
-";
+/// The 1-VM Dummy infrastructure of `../shared/peer/bench.py`.
+const RADL: &str = include_str!("dummy-1vm.radl");
 
 fn auth(user: &str) -> anyhow::Result<im_auth::AuthData> {
     let header = format!(
