@@ -713,8 +713,9 @@ impl SqlStore {
         Ok(())
     }
 
-    /// Runs one write: through the writer thread of a SQLite file, or in a
-    /// transaction of its own. A non-`durable` write (a provisional insert)
+    /// Runs one write: through the writer of a SQLite file (committed with
+    /// the writes queued beside it), or in a transaction of its own (one
+    /// statement for an insert on PostgreSQL). A non-`durable` write (a provisional insert)
     /// may be acknowledged before it reaches the disk; the caller's next
     /// durable write makes it durable too (one log, written in order).
     async fn write(&self, w: Prepared, durable: bool) -> Result<(), StoreError> {
