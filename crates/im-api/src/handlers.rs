@@ -144,6 +144,9 @@ where
     let slots = state.calls.clone();
     let work = async move {
         let permit = slots.acquire_owned().await.map_err(|_| Failure::Crashed)?;
+        // Boxed: an operation's future is kilobytes, and the task would move
+        // it (and its output slot) several times; a box moves as a pointer.
+        let op = Box::pin(op);
         let task = tokio::spawn(async move {
             let _permit = permit;
             op.await

@@ -12,7 +12,7 @@
 //! Phases: `N` sequential creates, then `N` creates from `CLIENTS` threads
 //! (round-robin over every base URL given, one connection each), then the
 //! destroy of all of them from `CLIENTS` threads. One line per phase, in
-//! bench.py's format.
+//! bench.py's format. With `BENCH_ONLY_SEQUENTIAL` set, only the first phase.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -262,6 +262,10 @@ fn main() -> anyhow::Result<()> {
     let items: Vec<()> = vec![(); n];
     let (mut lat, mut ids, err, wall) = run(&bases[..1], &auth, 1, &items, |c, _| create(c));
     report("a: create sequential", &mut lat, err, wall);
+    // For profiling the sequential path alone.
+    if std::env::var_os("BENCH_ONLY_SEQUENTIAL").is_some() {
+        return Ok(());
+    }
     let (mut lat, ids2, err, wall) = run(&bases, &auth, clients, &items, |c, _| create(c));
     report(&format!("b: create x{clients}"), &mut lat, err, wall);
 

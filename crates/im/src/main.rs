@@ -15,6 +15,13 @@ mod oai_remote;
 mod oidc;
 mod serve;
 
+/// mimalloc instead of glibc's malloc: a create allocates a few hundred small
+/// objects across two worker threads, and glibc spent a fifth of the
+/// server's CPU on them (arena locking, consolidation, growing and trimming
+/// heaps with `mprotect`); see docs/benchmarks.md.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The Infrastructure Manager: deploy and configure virtual infrastructures.
 #[derive(Parser)]
 #[command(name = "im", version, about)]
