@@ -357,6 +357,24 @@ impl Dialect {
                  ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
             ],
         };
+        // The owner index without its rowid b-tree on SQLite: the primary key
+        // is the table, so a create writes one page fewer to the log (of
+        // about ten). PostgreSQL's and MySQL's are already clustered or need
+        // no change.
+        let v4: Vec<&'static str> = match self {
+            Dialect::Sqlite => vec![
+                "CREATE TABLE IF NOT EXISTS inf_owners_v4 (
+                    owner_key TEXT NOT NULL,
+                    inf_id TEXT NOT NULL,
+                    PRIMARY KEY (owner_key, inf_id)) WITHOUT ROWID",
+                "INSERT OR IGNORE INTO inf_owners_v4 (owner_key, inf_id)
+                    SELECT owner_key, inf_id FROM inf_owners",
+                "DROP TABLE inf_owners",
+                "ALTER TABLE inf_owners_v4 RENAME TO inf_owners",
+                "CREATE INDEX IF NOT EXISTS inf_owners_inf ON inf_owners (inf_id)",
+            ],
+            Dialect::Postgres | Dialect::MySql => Vec::new(),
+        };
         vec![
             Migration {
                 version: 1,
@@ -371,6 +389,11 @@ impl Dialect {
             Migration {
                 version: 3,
                 ddl: v3,
+                backfill_owners: false,
+            },
+            Migration {
+                version: 4,
+                ddl: v4,
                 backfill_owners: false,
             },
         ]
@@ -407,7 +430,7 @@ mod tests {
     fn every_dialect_migrates_to_the_same_version() {
         for d in [Dialect::Sqlite, Dialect::Postgres, Dialect::MySql] {
             let versions: Vec<i64> = d.migrations().iter().map(|m| m.version).collect();
-            assert_eq!(versions, [1, 2, 3], "{d:?}");
+            assert_eq!(versions, [1, 2, 3, 4], "{d:?}");
         }
     }
 }

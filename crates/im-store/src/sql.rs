@@ -154,7 +154,7 @@ impl Queries {
 /// Schema (created and migrated at open; version in `schema_version`):
 ///
 /// ```text
-/// schema_version(version)                      -- one row; 2 = this layout
+/// schema_version(version)                      -- one row; 4 = this layout
 /// infrastructures(id PRIMARY KEY, version, deleted, created_at, updated_at,
 ///                 owners /* JSON list of ImUser */, data /* JSON object */)
 ///     + insertion order: SQLite rowid, elsewhere a `seq` identity column
@@ -162,6 +162,7 @@ impl Queries {
 /// vms(inf_id, im_id, data /* JSON object */, PRIMARY KEY (inf_id, im_id))
 /// inf_owners(owner_key /* owner_key(username) */, inf_id,
 ///            PRIMARY KEY (owner_key, inf_id)) + index (inf_id)
+///     (SQLite: WITHOUT ROWID, the key is the table)
 /// ```
 ///
 /// Figures (release build, shared 2-core box, SQLite file): `load_index` of

@@ -211,7 +211,7 @@ async fn a_fresh_database_has_the_latest_schema_and_no_inf_list() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("fresh.db");
     let s = SqlStore::open(&url_of(&path)).await.unwrap();
-    assert_eq!(s.schema_version().await.unwrap(), 3);
+    assert_eq!(s.schema_version().await.unwrap(), 4);
     s.close().await;
     assert_eq!(
         tables(&path).await,
@@ -223,6 +223,13 @@ async fn a_fresh_database_has_the_latest_schema_and_no_inf_list() {
             "vms"
         ]
     );
+    // The owner index is its own primary key (one b-tree fewer per write).
+    let pool = raw(&path).await;
+    let ddl: String = sqlx::query_scalar("SELECT sql FROM sqlite_schema WHERE name = 'inf_owners'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(ddl.ends_with("WITHOUT ROWID"), "{ddl}");
 }
 
 #[tokio::test]
@@ -278,7 +285,7 @@ async fn a_version_one_database_is_migrated_and_its_owners_indexed() {
     pool.close().await;
 
     let s = SqlStore::open(&url_of(&path)).await.unwrap();
-    assert_eq!(s.schema_version().await.unwrap(), 3);
+    assert_eq!(s.schema_version().await.unwrap(), 4);
     let ids: Vec<String> = s
         .list_owned("alice")
         .await
