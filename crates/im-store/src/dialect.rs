@@ -360,7 +360,8 @@ impl Dialect {
         // The owner index without its rowid b-tree on SQLite: the primary key
         // is the table, so a create writes one page fewer to the log (of
         // about ten). PostgreSQL's and MySQL's are already clustered or need
-        // no change.
+        // no change. Not idempotent statement by statement, and need not be:
+        // SQLite's DDL is transactional, so the migration applies whole or not.
         let v4: Vec<&'static str> = match self {
             Dialect::Sqlite => vec![
                 "CREATE TABLE IF NOT EXISTS inf_owners_v4 (
