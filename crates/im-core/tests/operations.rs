@@ -96,6 +96,22 @@ async fn manager() -> Arc<Manager> {
     manager_on(Arc::new(MemStore::default())).await
 }
 
+/// A manager on `store` with `connectors`, and one synchronous create of
+/// [`NO_CTXT`] by the [`AUTH`] user: the manager, that user and the new id.
+async fn started_with_one_create(
+    s: Settings,
+    store: Arc<MemStore>,
+    connectors: Arc<dyn im_core::ConnectorFactory>,
+) -> (Arc<Manager>, AuthData, String) {
+    let m = Manager::start(s, store, connectors).await.unwrap();
+    let a = auth(AUTH);
+    let id = m
+        .create_infrastructure(dep(NO_CTXT), &a, false)
+        .await
+        .unwrap();
+    (m, a, id)
+}
+
 fn dep(text: &str) -> Deployment {
     Deployment::radl(parse_radl(text).unwrap())
 }
@@ -442,14 +458,7 @@ async fn an_idle_infrastructure_is_unloaded_and_reads_back_the_same() {
         vm_info_update_frequency: 1,
         ..settings()
     };
-    let m = Manager::start(s, store.clone(), im_connectors::Factory::new())
-        .await
-        .unwrap();
-    let a = auth(AUTH);
-    let id = m
-        .create_infrastructure(dep(NO_CTXT), &a, false)
-        .await
-        .unwrap();
+    let (m, a, id) = started_with_one_create(s, store.clone(), im_connectors::Factory::new()).await;
     let before = m.get_radl(&id, &a).await.unwrap();
     let loads = || store.loads.load(std::sync::atomic::Ordering::SeqCst);
     let loads_before = loads();
@@ -571,14 +580,7 @@ async fn a_create_on_a_cloud_that_makes_vms_is_recorded_before_the_launch_and_a_
         store: store.clone(),
         seen_at_launch: seen.clone(),
     });
-    let m = Manager::start(settings(), store.clone(), factory)
-        .await
-        .unwrap();
-    let a = auth(AUTH);
-    let id = m
-        .create_infrastructure(dep(NO_CTXT), &a, false)
-        .await
-        .unwrap();
+    let (_, a, id) = started_with_one_create(settings(), store.clone(), factory).await;
     let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 1, "one launch");
     let before = seen[0].as_ref().expect("recorded before the launch");
