@@ -27,7 +27,7 @@ pub(crate) async fn lease_pool(
     if dialect != Dialect::Postgres {
         return Ok(None);
     }
-    let pool = AnyPoolOptions::new()
+    let pool = crate::sql::ping_when_idle(AnyPoolOptions::new())
         .max_connections(4)
         .min_connections(0)
         .acquire_timeout(opts.acquire_timeout)

@@ -21,6 +21,7 @@
 //! ```
 
 mod adopt;
+mod conns;
 mod dialect;
 mod lease;
 mod lease_view;

@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 use sqlx::any::{AnyArguments, AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyConnection, AnyPool, AssertSqlSafe, Row, SqlStr};
 
+use crate::conns::{Conns, DbConn};
 use crate::dialect::Dialect;
 use crate::secrets::{Secrets, aad_data, aad_owners, aad_vm, is_sealed};
 use crate::url::{Target, UrlError};
@@ -176,6 +177,10 @@ impl Queries {
 /// [`Durability::Full`] unless told otherwise.
 pub struct SqlStore {
     pool: AnyPool,
+    /// PostgreSQL/MySQL: the connections of reads and writes (see
+    /// [`crate::conns`]); the pool serves the rest (migrations, leases on
+    /// MySQL, listings by owner).
+    conns: Option<Conns>,
     dialect: Dialect,
     q: Arc<Queries>,
     /// The group-commit writer of a SQLite file (see [`crate::writer`]);
@@ -215,6 +220,32 @@ fn bind_inf_row<'q>(
 }
 
 /// The error of a failed insert: [`StoreError::Exists`] for a taken id.
+/// An insert as one statement (see [`Dialect::insert_at_once`]).
+async fn insert_at_once(
+    conn: &mut AnyConnection,
+    stmt: &'static str,
+    w: &Prepared,
+    vms: &[(i64, String)],
+) -> Result<(), StoreError> {
+    let keys = serde_json::to_string(&w.owner_keys)
+        .map_err(|e| StoreError::Backend(format!("cannot serialize: {e}")))?;
+    let rows = serde_json::to_string(vms)
+        .map_err(|e| StoreError::Backend(format!("cannot serialize: {e}")))?;
+    let inserted = bind_inf_row(sqlx::query(stmt), w)
+        .bind(keys)
+        .bind(rows)
+        .fetch_optional(conn)
+        .await
+        .map_err(|e| insert_error(w, e))?;
+    match inserted {
+        Some(_) => Ok(()),
+        None => Err(StoreError::Backend(format!(
+            "infrastructure {} was not inserted",
+            w.id
+        ))),
+    }
+}
+
 fn insert_error(w: &Prepared, e: sqlx::Error) -> StoreError {
     if e.as_database_error()
         .is_some_and(|d| d.is_unique_violation())
@@ -222,6 +253,24 @@ fn insert_error(w: &Prepared, e: sqlx::Error) -> StoreError {
         return StoreError::Exists(w.id.clone());
     }
     db_err("cannot insert an infrastructure", e)
+}
+
+/// sqlx pings a pooled connection every time it hands it out: a round trip
+/// to the database in front of every statement, a fifth of a create on
+/// PostgreSQL. Only a connection that sat idle can have been cut meanwhile
+/// (a restarted database server, a firewall's idle timeout; a restart takes
+/// longer than [`crate::conns::IDLE_BEFORE_PING`]): those are pinged, the others used at
+/// once. A broken connection still fails its statement with a clear error.
+pub(crate) fn ping_when_idle(opts: AnyPoolOptions) -> AnyPoolOptions {
+    opts.test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= crate::conns::IDLE_BEFORE_PING {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
 }
 
 fn db_err(what: &str, e: sqlx::Error) -> StoreError {
@@ -334,8 +383,12 @@ impl SqlStore {
                 (Dialect::Sqlite, url, false)
             }
             Target::SqliteMemory => (Dialect::Sqlite, "sqlite::memory:".to_string(), true),
-            Target::Postgres(url) => (Dialect::Postgres, url, false),
-            Target::MySql(url) => (Dialect::MySql, url, false),
+            Target::Postgres(url) => (
+                Dialect::Postgres,
+                crate::url::plain_on_loopback(&url),
+                false,
+            ),
+            Target::MySql(url) => (Dialect::MySql, crate::url::plain_on_loopback(&url), false),
         };
         let max = match (memory, opts.max_connections, dialect) {
             // Every connection to `sqlite::memory:` is a different database.
@@ -344,7 +397,7 @@ impl SqlStore {
             (false, 0, _) => 10,
             (false, n, _) => n,
         };
-        let mut pool = AnyPoolOptions::new()
+        let mut pool = ping_when_idle(AnyPoolOptions::new())
             .max_connections(max)
             .acquire_timeout(opts.acquire_timeout);
         if memory {
@@ -372,8 +425,10 @@ impl SqlStore {
                 .to_string(),
             ));
         }
+        let setup: Arc<[SqlStr]> = Arc::from(setup);
+        let conns = (dialect != Dialect::Sqlite)
+            .then(|| Conns::new(conn_url.clone(), setup.clone(), max, opts.acquire_timeout));
         if !setup.is_empty() {
-            let setup: Arc<[SqlStr]> = Arc::from(setup);
             pool = pool.after_connect(move |conn, _meta| {
                 let setup = setup.clone();
                 Box::pin(async move {
@@ -399,6 +454,7 @@ impl SqlStore {
         let lease_pool = crate::lease::lease_pool(dialect, &conn_url, opts).await?;
         let mut store = SqlStore {
             pool,
+            conns,
             dialect,
             q: Arc::new(Queries::new(dialect)),
             writer: None,
@@ -438,6 +494,9 @@ impl SqlStore {
 
     /// Closes every pooled connection (waits for those in use).
     pub async fn close(&self) {
+        if let Some(conns) = &self.conns {
+            conns.close().await;
+        }
         self.pool.close().await;
     }
 
@@ -723,12 +782,35 @@ impl SqlStore {
         if let Some(writer) = &self.writer {
             return writer.submit(w, durable).await;
         }
-        if let (Kind::Insert(vms), Some(stmt)) = (&w.kind, self.dialect.insert_at_once()) {
-            return self.insert_at_once(stmt, &w, vms, durable).await;
+        let mut conn = self.conn().await?;
+        let res = self.write_on(&mut conn, &w, durable).await;
+        match &res {
+            Ok(()) => conn.keep(),
+            // Any other error may have left the connection anywhere: closed.
+            Err(StoreError::Backend(_)) => {}
+            // A refused write (a conflict, an existing id) left its rollback
+            // queued on the connection; a ping sends it now, so that no lock
+            // of the write outlives it on an idle connection.
+            Err(_) => {
+                if sqlx::Connection::ping(&mut *conn).await.is_ok() {
+                    conn.keep();
+                }
+            }
         }
-        let mut tx = self
-            .pool
-            .begin_with(self.dialect.begin_write())
+        res
+    }
+
+    /// [`Self::write`] on a connection of a database server or of the pool.
+    async fn write_on(
+        &self,
+        conn: &mut AnyConnection,
+        w: &Prepared,
+        durable: bool,
+    ) -> Result<(), StoreError> {
+        if let (Kind::Insert(vms), Some(stmt)) = (&w.kind, self.dialect.insert_at_once(durable)) {
+            return insert_at_once(conn, stmt, w, vms).await;
+        }
+        let mut tx = sqlx::Connection::begin_with(&mut *conn, self.dialect.begin_write())
             .await
             .map_err(|e| db_err("cannot begin a write", e))?;
         if !durable && let Some(stmt) = self.dialect.relaxed_commit() {
@@ -738,40 +820,12 @@ impl SqlStore {
                 .map_err(|e| db_err("cannot relax the commit", e))?;
         }
         match &w.kind {
-            Kind::Insert(vms) => self.insert_in(&mut tx, &w, vms).await?,
-            Kind::Update(vms) => self.update_in(&mut tx, &w, vms).await?,
+            Kind::Insert(vms) => self.insert_in(&mut tx, w, vms).await?,
+            Kind::Update(vms) => self.update_in(&mut tx, w, vms).await?,
         }
         tx.commit()
             .await
             .map_err(|e| db_err("cannot commit a write", e))
-    }
-
-    /// An insert as one statement (see [`Dialect::insert_at_once`]).
-    async fn insert_at_once(
-        &self,
-        stmt: &'static str,
-        w: &Prepared,
-        vms: &[(i64, String)],
-        durable: bool,
-    ) -> Result<(), StoreError> {
-        let keys = serde_json::to_string(&w.owner_keys)
-            .map_err(|e| StoreError::Backend(format!("cannot serialize: {e}")))?;
-        let rows = serde_json::to_string(vms)
-            .map_err(|e| StoreError::Backend(format!("cannot serialize: {e}")))?;
-        let inserted = bind_inf_row(sqlx::query(stmt), w)
-            .bind(keys)
-            .bind(rows)
-            .bind((!durable).then_some("off"))
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| insert_error(w, e))?;
-        match inserted {
-            Some(_) => Ok(()),
-            None => Err(StoreError::Backend(format!(
-                "infrastructure {} was not inserted",
-                w.id
-            ))),
-        }
     }
 
     fn index_entries(&self, rows: &[AnyRow]) -> Result<Vec<IndexEntry>, StoreError> {
@@ -994,12 +1048,8 @@ impl SqlStore {
     }
 
     /// A pooled connection ready for [`Dialect::begin_read`].
-    async fn read_conn(&self) -> Result<sqlx::pool::PoolConnection<Any>, StoreError> {
-        let mut conn = self
-            .pool
-            .acquire()
-            .await
-            .map_err(|e| db_err("cannot get a connection", e))?;
+    async fn read_conn(&self) -> Result<DbConn<'_>, StoreError> {
+        let mut conn = self.conn().await?;
         if let Some(stmt) = self.dialect.before_read() {
             sqlx::query(stmt)
                 .execute(&mut *conn)
@@ -1007,6 +1057,19 @@ impl SqlStore {
                 .map_err(|e| db_err("cannot begin a read", e))?;
         }
         Ok(conn)
+    }
+
+    /// A connection of [`Self::conns`], or of the pool for SQLite.
+    async fn conn(&self) -> Result<DbConn<'_>, StoreError> {
+        match &self.conns {
+            Some(conns) => Ok(DbConn::Own(conns.get().await?)),
+            None => self
+                .pool
+                .acquire()
+                .await
+                .map(DbConn::Pooled)
+                .map_err(|e| db_err("cannot get a connection", e)),
+        }
     }
 
     /// The infrastructures (not deleted) with an owner named `username`,
@@ -1063,17 +1126,21 @@ impl Store for SqlStore {
             .fetch_optional(&mut *tx)
             .await
             .map_err(|e| db_err("cannot load an infrastructure", e))?;
-        let Some(row) = row else {
-            return Ok(None);
+        let vm_rows = match row {
+            Some(_) => sqlx::query(self.q.load_vms.clone())
+                .bind(id)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(|e| db_err("cannot load the VMs", e))?,
+            None => Vec::new(),
         };
-        let vm_rows = sqlx::query(self.q.load_vms.clone())
-            .bind(id)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(|e| db_err("cannot load the VMs", e))?;
         tx.commit()
             .await
             .map_err(|e| db_err("cannot end a read", e))?;
+        conn.keep();
+        let Some(row) = row else {
+            return Ok(None);
+        };
         let vms = vm_rows
             .iter()
             .map(|r| self.row_to_vm(id, r))
@@ -1112,6 +1179,7 @@ impl Store for SqlStore {
         tx.commit()
             .await
             .map_err(|e| db_err("cannot end a read", e))?;
+        conn.keep();
         self.assemble(&inf_rows, &vm_rows)
     }
 
@@ -1147,6 +1215,7 @@ impl Store for SqlStore {
         tx.commit()
             .await
             .map_err(|e| db_err("cannot end a read", e))?;
+        conn.keep();
         self.assemble(&inf_rows, &vm_rows)
     }
 

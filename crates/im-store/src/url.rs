@@ -120,6 +120,54 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// The URL of a PostgreSQL or MySQL server to connect to, with TLS turned off
+/// when the server is on this host's loopback and nothing asks for TLS.
+///
+/// sqlx, like libpq, *prefers* TLS by default, and Debian's PostgreSQL offers
+/// it: every statement on a loopback connection was then encrypted and
+/// decrypted on both sides, which protects nothing that never leaves the
+/// kernel. An `sslmode`/`ssl-mode` in the URL, a `host` parameter (a socket
+/// directory) or `PGSSLMODE` in the environment is left to decide.
+pub fn plain_on_loopback(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let param = match scheme.to_ascii_lowercase().as_str() {
+        "postgres" | "postgresql" if std::env::var_os("PGSSLMODE").is_none() => "sslmode=disable",
+        "mysql" | "mariadb" => "ssl-mode=DISABLED",
+        _ => return url.to_string(),
+    };
+    if rest.contains('#') {
+        return url.to_string();
+    }
+    let authority = &rest[..rest.find(['/', '?']).unwrap_or(rest.len())];
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(v6),
+        None => host_port.split(':').next().unwrap_or(host_port),
+    };
+    let loopback = host.is_empty()
+        || host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    let query = rest.split_once('?').map(|(_, q)| q);
+    let decided = query.is_some_and(|q| {
+        q.split('&').any(|pair| {
+            let key = pair.split('=').next().unwrap_or(pair).to_ascii_lowercase();
+            matches!(key.as_str(), "sslmode" | "ssl-mode" | "host")
+        })
+    });
+    if !loopback || decided {
+        return url.to_string();
+    }
+    match query {
+        Some("") => format!("{url}{param}"),
+        Some(_) => format!("{url}&{param}"),
+        None => format!("{url}?{param}"),
+    }
+}
+
 /// `scheme:rest` when the text before the first `:` is a URL scheme
 /// (a letter, then letters, digits, `+`, `-`, `.`); a plain path otherwise.
 fn split_scheme(url: &str) -> Option<(&str, &str)> {
@@ -138,7 +186,7 @@ fn strip_query_and_fragment(s: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use super::{Target, UrlError};
+    use super::{Target, UrlError, plain_on_loopback};
     use std::path::PathBuf;
 
     fn file(p: &str) -> Result<Target, UrlError> {
@@ -242,5 +290,34 @@ mod tests {
     fn a_path_with_a_colon_in_a_directory_is_still_a_path() {
         assert_eq!(Target::parse("./a:b/im.db"), file("./a:b/im.db"));
         assert_eq!(Target::parse("1x:im.db"), file("1x:im.db"));
+    }
+
+    #[test]
+    fn loopback_servers_are_reached_without_tls_unless_the_url_asks() {
+        if std::env::var_os("PGSSLMODE").is_some() {
+            return;
+        }
+        assert_eq!(
+            plain_on_loopback("postgres://postgres@127.0.0.1/im"),
+            "postgres://postgres@127.0.0.1/im?sslmode=disable"
+        );
+        assert_eq!(
+            plain_on_loopback("postgresql://u:p@localhost:5432/im?application_name=x"),
+            "postgresql://u:p@localhost:5432/im?application_name=x&sslmode=disable"
+        );
+        assert_eq!(
+            plain_on_loopback("mysql://root@[::1]:3306/im"),
+            "mysql://root@[::1]:3306/im?ssl-mode=DISABLED"
+        );
+        for kept in [
+            "postgres://u@db.example.org/im",
+            "postgres://u@10.0.0.5/im",
+            "postgres://u@127.0.0.1/im?sslmode=require",
+            "mysql://u@127.0.0.1/im?ssl-mode=REQUIRED",
+            "postgres://u@localhost/im?host=/run/postgresql",
+            "sqlite:///var/im/inf.dat",
+        ] {
+            assert_eq!(plain_on_loopback(kept), kept);
+        }
     }
 }

@@ -58,3 +58,41 @@ mod on_mysql {
         }
     }
 }
+
+/// Connections the database server cut while they sat idle (a restarted
+/// server, a firewall's idle timeout) are replaced: the store's next reads
+/// and writes succeed. PostgreSQL only, where a test can name the store's
+/// sessions (by `application_name`) and cut them without touching others.
+#[tokio::test]
+async fn on_postgresql_connections_cut_while_idle_are_replaced() {
+    use sqlx::Connection;
+    let Ok(base) = std::env::var("IM_TEST_POSTGRES_URL") else {
+        eprintln!("IM_TEST_POSTGRES_URL is not set: case skipped");
+        return;
+    };
+    let ns = suite::Ns::new();
+    let app = format!("im_cut_{}", ns.id("x").replace(['-', '.'], "_"));
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let s = im_store::open(&format!("{base}{sep}application_name={app}"))
+        .await
+        .unwrap();
+    let first = suite::inf(&ns.id("first"), 1, 1);
+    s.insert(&first).await.unwrap();
+    assert!(s.load(&first.id).await.unwrap().is_some());
+
+    sqlx::any::install_default_drivers();
+    let mut admin = sqlx::AnyConnection::connect(&base).await.unwrap();
+    let cut = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '{app}'"
+    )))
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert!(!cut.is_empty(), "the store had no session to cut");
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+
+    let second = suite::inf(&ns.id("second"), 2, 1);
+    s.insert(&second).await.unwrap();
+    assert_eq!(s.load(&first.id).await.unwrap().unwrap(), first);
+    assert_eq!(s.load(&second.id).await.unwrap().unwrap(), second);
+}
