@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::body;
+use crate::detached::{Detached, Panicked};
 use crate::errors::{Failure, Route, answer, http_error, unsupported_accept};
 use crate::negotiate::{
     self, Repr, choose, empty_ok, header_text, json_acceptable, json_response, media_types,
@@ -132,9 +133,10 @@ impl Ctx<'_> {
 }
 
 /// Runs one core operation under `REST_MAX_BLOCKING_CALLS` and
-/// `REST_BLOCKING_CALL_TIMEOUT`. The operation runs in its own task: a
-/// timeout or a client that goes away never interrupts it halfway (as in the
-/// reference, whose timed-out calls keep running); the timeout covers the
+/// `REST_BLOCKING_CALL_TIMEOUT`. A timeout or a client that goes away never
+/// interrupts the operation halfway: it goes on in a task of its own (see
+/// [`crate::detached`]), as in the reference, whose timed-out calls keep
+/// running; the timeout covers the
 /// wait for a slot too, and an operation that never got one never starts.
 async fn run<T, F>(state: &AppState, op: F) -> Result<T, Failure>
 where
@@ -144,17 +146,15 @@ where
     let slots = state.calls.clone();
     let work = async move {
         let permit = slots.acquire_owned().await.map_err(|_| Failure::Crashed)?;
-        // Boxed: an operation's future is kilobytes, and the task would move
-        // it (and its output slot) several times; a box moves as a pointer.
-        let op = Box::pin(op);
-        let task = tokio::spawn(async move {
+        // Run here, finished in a task of its own if this request is dropped.
+        let op = Detached::new(async move {
             let _permit = permit;
             op.await
         });
-        match task.await {
+        match op.await {
             Ok(r) => r.map_err(Failure::Core),
-            Err(e) => {
-                tracing::error!("an operation panicked: {e}");
+            Err(Panicked(why)) => {
+                tracing::error!("an operation panicked: {why}");
                 Err(Failure::Crashed)
             }
         }

@@ -22,6 +22,7 @@
 
 mod body;
 mod cors;
+mod detached;
 mod errors;
 mod files;
 mod handlers;
