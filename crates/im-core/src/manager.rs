@@ -396,21 +396,18 @@ impl Manager {
 
     // ----- writing ----------------------------------------------------------
 
-    /// Persists a new infrastructure and registers it. A `provisional` one is
-    /// committed again before anything is acknowledged (a synchronous create),
-    /// so its first write need not wait for the disk (see
-    /// [`Store::insert_provisional`]).
+    /// Persists a new infrastructure and registers it.
     pub(crate) async fn insert(
         &self,
         mut inf: Infrastructure,
-        provisional: bool,
+        how: NewRecord,
     ) -> Result<Arc<Slot>, ImError> {
         inf.version = 1;
         let stored = inf.to_stored();
-        if provisional {
-            self.store.insert_provisional(&stored).await?;
-        } else {
-            self.store.insert(&stored).await?;
+        match how {
+            NewRecord::Provisional => self.store.insert_provisional(&stored).await?,
+            NewRecord::Created => self.store.insert(&stored).await?,
+            NewRecord::Imported => self.store.insert_imported(&stored).await?,
         }
         let slot = Arc::new(Slot::new(inf));
         self.register(slot.clone());
@@ -828,4 +825,17 @@ pub(crate) fn property_json(system: &System, prop: &str) -> Option<Value> {
         RValue::List(l) => json!(l),
         RValue::Features(_) => return None,
     })
+}
+
+/// How [`Manager::insert`] writes a new infrastructure.
+pub(crate) enum NewRecord {
+    /// A create's record, committed again before anything is acknowledged (a
+    /// synchronous create), so its first write need not wait for the disk
+    /// (see [`Store::insert_provisional`]).
+    Provisional,
+    /// A create's record under its new id.
+    Created,
+    /// An import, under an id that may have been stored before (see
+    /// [`Store::insert_imported`]).
+    Imported,
 }

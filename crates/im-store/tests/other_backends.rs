@@ -12,6 +12,7 @@ mod suite;
 use std::sync::Arc;
 
 use im_core::Store;
+use sqlx::Connection;
 
 async fn open_env(var: &str) -> Option<Arc<dyn Store>> {
     match std::env::var(var) {
@@ -65,7 +66,6 @@ mod on_mysql {
 /// sessions (by `application_name`) and cut them without touching others.
 #[tokio::test]
 async fn on_postgresql_connections_cut_while_idle_are_replaced() {
-    use sqlx::Connection;
     let Ok(base) = std::env::var("IM_TEST_POSTGRES_URL") else {
         eprintln!("IM_TEST_POSTGRES_URL is not set: case skipped");
         return;
@@ -95,4 +95,50 @@ async fn on_postgresql_connections_cut_while_idle_are_replaced() {
     s.insert(&second).await.unwrap();
     assert_eq!(s.load(&first.id).await.unwrap().unwrap(), first);
     assert_eq!(s.load(&second.id).await.unwrap().unwrap(), second);
+}
+
+/// An import under an id whose `infrastructures` row an operator purged by
+/// hand stores only what it brings: the VM rows and owner index entries the
+/// purge left behind are replaced, not merged in.
+async fn an_import_replaces_what_a_manual_purge_left(var: &str) {
+    let Ok(url) = std::env::var(var) else {
+        eprintln!("{var} is not set: case skipped");
+        return;
+    };
+    let s = im_store::open(&url).await.unwrap();
+    let ns = suite::Ns::new();
+    let id = ns.id("purged");
+    s.insert(&suite::inf(&id, 1, 3)).await.unwrap();
+
+    sqlx::any::install_default_drivers();
+    let mut admin = sqlx::AnyConnection::connect(&url).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DELETE FROM infrastructures WHERE id = '{id}'"
+    )))
+    .execute(&mut admin)
+    .await
+    .unwrap();
+
+    let mut imported = suite::inf(&id, 2, 1);
+    imported.owners = vec![suite::user("bob")];
+    s.insert_imported(&imported).await.unwrap();
+    assert_eq!(s.load(&id).await.unwrap().unwrap(), imported);
+    let alice: Vec<String> = s
+        .list_owned("alice")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert!(!alice.contains(&id), "the purged owner still lists it");
+}
+
+#[tokio::test]
+async fn on_postgresql_an_import_replaces_what_a_manual_purge_left() {
+    an_import_replaces_what_a_manual_purge_left("IM_TEST_POSTGRES_URL").await;
+}
+
+#[tokio::test]
+async fn on_mysql_an_import_replaces_what_a_manual_purge_left() {
+    an_import_replaces_what_a_manual_purge_left("IM_TEST_MYSQL_URL").await;
 }
