@@ -219,7 +219,6 @@ fn bind_inf_row<'q>(
         .bind(&w.data)
 }
 
-/// The error of a failed insert: [`StoreError::Exists`] for a taken id.
 /// An insert as one statement (see [`Dialect::insert_at_once`]).
 async fn insert_at_once(
     conn: &mut AnyConnection,
@@ -246,6 +245,7 @@ async fn insert_at_once(
     }
 }
 
+/// The error of a failed insert: [`StoreError::Exists`] for a taken id.
 fn insert_error(w: &Prepared, e: sqlx::Error) -> StoreError {
     if e.as_database_error()
         .is_some_and(|d| d.is_unique_violation())
@@ -256,10 +256,10 @@ fn insert_error(w: &Prepared, e: sqlx::Error) -> StoreError {
 }
 
 /// sqlx pings a pooled connection every time it hands it out: a round trip
-/// to the database in front of every statement, a fifth of a create on
-/// PostgreSQL. Only a connection that sat idle can have been cut meanwhile
-/// (a restarted database server, a firewall's idle timeout; a restart takes
-/// longer than [`crate::conns::IDLE_BEFORE_PING`]): those are pinged, the others used at
+/// to the database in front of every statement. Only a connection that sat
+/// idle can have been cut meanwhile (a restarted database server, a
+/// firewall's idle timeout; a restart takes longer than
+/// [`crate::conns::IDLE_BEFORE_PING`]): those are pinged, the others used at
 /// once. A broken connection still fails its statement with a clear error.
 pub(crate) fn ping_when_idle(opts: AnyPoolOptions) -> AnyPoolOptions {
     opts.test_before_acquire(false)
