@@ -106,9 +106,7 @@ impl Conns {
     async fn connect(&self) -> Result<AnyConnection, StoreError> {
         let open = async {
             let mut conn = AnyConnection::connect(&self.url).await?;
-            for stmt in self.setup.iter() {
-                sqlx::query(stmt.clone()).execute(&mut conn).await?;
-            }
+            run_setup(&mut conn, &self.setup).await?;
             Ok::<_, sqlx::Error>(conn)
         };
         match tokio::time::timeout(self.acquire_timeout, open).await {
@@ -131,6 +129,18 @@ impl Conns {
             drop(conn.close().await);
         }
     }
+}
+
+/// Runs a store's session setup statements on a new connection (of
+/// [`Conns`] or of the pool).
+pub(crate) async fn run_setup(
+    conn: &mut AnyConnection,
+    setup: &[SqlStr],
+) -> Result<(), sqlx::Error> {
+    for stmt in setup {
+        sqlx::query(stmt.clone()).execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// A connection taken from [`Conns`]; dropped, it is closed (its socket shut)

@@ -431,12 +431,7 @@ impl SqlStore {
         if !setup.is_empty() {
             pool = pool.after_connect(move |conn, _meta| {
                 let setup = setup.clone();
-                Box::pin(async move {
-                    for stmt in setup.iter() {
-                        sqlx::query(stmt.clone()).execute(&mut *conn).await?;
-                    }
-                    Ok(())
-                })
+                Box::pin(async move { crate::conns::run_setup(conn, &setup).await })
             });
         }
         let pool = pool

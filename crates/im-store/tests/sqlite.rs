@@ -286,14 +286,7 @@ async fn a_version_one_database_is_migrated_and_its_owners_indexed() {
 
     let s = SqlStore::open(&url_of(&path)).await.unwrap();
     assert_eq!(s.schema_version().await.unwrap(), 4);
-    let ids: Vec<String> = s
-        .list_owned("alice")
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.id)
-        .collect();
-    assert_eq!(ids, ["old-a"]);
+    assert_eq!(suite::owned_ids(&s, "alice").await, ["old-a"]);
     let a = s.load("old-a").await.unwrap().unwrap();
     assert_eq!((a.version, a.vms.len()), (3, 1));
     let index: Vec<String> = s
@@ -352,14 +345,7 @@ async fn listing_by_owner_finds_only_that_owners_live_infrastructures_newest_fir
     gone.deleted = true;
     s.update(&gone, VmChanges::None).await.unwrap();
 
-    let ids = async |name: &str| -> Vec<String> {
-        s.list_owned(name)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|e| e.id)
-            .collect()
-    };
+    let ids = async |name: &str| suite::owned_ids(&s, name).await;
     assert_eq!(
         ids("alice").await,
         [ns.id("shared"), ns.id("a2"), ns.id("a1")]

@@ -70,6 +70,16 @@ pub fn inf(id: &str, created_at: i64, vms: i64) -> StoredInf {
     }
 }
 
+/// The ids [`Store::list_owned`] answers for `username`, in its order.
+pub async fn owned_ids<S: Store + ?Sized>(s: &S, username: &str) -> Vec<String> {
+    s.list_owned(username)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.id)
+        .collect()
+}
+
 async fn index_ids(s: &Arc<dyn Store>, ns: &Ns) -> Vec<String> {
     s.load_index()
         .await
