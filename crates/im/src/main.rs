@@ -11,6 +11,7 @@ mod client;
 mod cmd;
 mod config;
 mod fetch;
+mod http;
 mod oai_remote;
 mod oidc;
 mod serve;

@@ -7,7 +7,6 @@
 //! The first line of standard output is `im listening on URL` with the port
 //! really bound (scripts and tests read it).
 
-use std::future::IntoFuture;
 use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -150,8 +149,7 @@ async fn serve(cfg: Config, tosca_mirror: Option<PathBuf>) -> anyhow::Result<Exi
         tosca_mirror,
         cfg.im.oaipmh_repo_base_identifier_url.clone(),
     )?);
-    let app =
-        im_api::router(manager.clone(), api).into_make_service_with_connect_info::<SocketAddr>();
+    let app = im_api::router(manager.clone(), api);
     let stops = stop_signals()?;
 
     let scheme = if tls.is_some() { "https" } else { "http" };
@@ -175,9 +173,9 @@ async fn serve(cfg: Config, tosca_mirror: Option<PathBuf>) -> anyhow::Result<Exi
         None => {
             let listener = tokio::net::TcpListener::from_std(listener)?;
             let mut first = stops.clone();
-            let server = axum::serve(listener, app)
-                .with_graceful_shutdown(async move { wait_for(&mut first, 1).await })
-                .into_future();
+            let server = crate::http::serve(listener, app, async move {
+                wait_for(&mut first, 1).await;
+            });
             let mut rx = stops.clone();
             let deadline = async move {
                 wait_for(&mut rx, 1).await;
@@ -187,7 +185,7 @@ async fn serve(cfg: Config, tosca_mirror: Option<PathBuf>) -> anyhow::Result<Exi
                 }
             };
             tokio::select! {
-                r = server => r.context("the server failed")?,
+                () = server => {}
                 () = deadline => tracing::warn!("requests still in flight were cut off"),
             }
         }
@@ -203,7 +201,7 @@ async fn serve(cfg: Config, tosca_mirror: Option<PathBuf>) -> anyhow::Result<Exi
             });
             axum_server::from_tcp_rustls(listener, tls)?
                 .handle(handle)
-                .serve(app)
+                .serve(app.into_make_service_with_connect_info::<SocketAddr>())
                 .await
                 .context("the server failed")?;
         }
