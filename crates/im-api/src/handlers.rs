@@ -138,12 +138,19 @@ impl Ctx<'_> {
 /// [`crate::detached`]), as in the reference, whose timed-out calls keep
 /// running; the timeout covers the
 /// wait for a slot too, and an operation that never got one never starts.
-async fn run<T, F>(state: &AppState, op: F) -> Result<T, Failure>
+///
+/// Not an `async fn`: the operation is boxed at the call, so that the
+/// request's future holds a pointer to it rather than the operation's
+/// kilobytes, which the router's layers would copy each time they box or move
+/// the request's future (a fifth of the server's instructions per create).
+fn run<T, F>(state: &AppState, op: F) -> impl Future<Output = Result<T, Failure>> + Send + use<T, F>
 where
     T: Send + 'static,
     F: Future<Output = Result<T, ImError>> + Send + 'static,
 {
+    let op = Box::pin(op);
     let slots = state.calls.clone();
+    let timeout = state.config.blocking_call_timeout;
     let work = async move {
         let permit = slots.acquire_owned().await.map_err(|_| Failure::Crashed)?;
         // Run here, finished in a task of its own if this request is dropped.
@@ -159,11 +166,13 @@ where
             }
         }
     };
-    match state.config.blocking_call_timeout {
-        Some(t) => tokio::time::timeout(t, work)
-            .await
-            .unwrap_or(Err(Failure::Timeout)),
-        None => work.await,
+    async move {
+        match timeout {
+            Some(t) => tokio::time::timeout(t, work)
+                .await
+                .unwrap_or(Err(Failure::Timeout)),
+            None => work.await,
+        }
     }
 }
 
