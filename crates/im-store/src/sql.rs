@@ -230,13 +230,18 @@ async fn insert_at_once(
         .map_err(|e| StoreError::Backend(format!("cannot serialize: {e}")))?;
     let rows = serde_json::to_string(vms)
         .map_err(|e| StoreError::Backend(format!("cannot serialize: {e}")))?;
-    let inserted = bind_inf_row(sqlx::query(stmt), w)
+    let answer = bind_inf_row(sqlx::query(stmt), w)
         .bind(keys)
         .bind(rows)
         .fetch_optional(conn)
-        .await
-        .map_err(|e| insert_error(w, e))?;
-    match inserted {
+        .await;
+    inserted(w, answer)
+}
+
+/// The outcome of a one-statement insert from its answer: one row when the
+/// infrastructure was inserted.
+fn inserted<R>(w: &Prepared, answer: Result<Option<R>, sqlx::Error>) -> Result<(), StoreError> {
+    match answer.map_err(|e| insert_error(w, e))? {
         Some(_) => Ok(()),
         None => Err(StoreError::Backend(format!(
             "infrastructure {} was not inserted",
@@ -803,11 +808,23 @@ impl SqlStore {
         w: &Prepared,
         durable: bool,
     ) -> Result<(), StoreError> {
-        if let (Kind::Insert(vms), Some(stmt)) = (
-            &w.kind,
-            self.dialect.insert_at_once(durable, w.replace_left_rows),
-        ) {
-            return insert_at_once(conn, stmt, w, vms).await;
+        if let Kind::Insert(vms) = &w.kind {
+            let d = self.dialect;
+            if let Some(stmt) =
+                d.insert_with_values(durable, w.replace_left_rows, w.owner_keys.len(), vms.len())
+            {
+                let mut q = bind_inf_row(sqlx::query(stmt), w);
+                for key in &w.owner_keys {
+                    q = q.bind(key);
+                }
+                for (im_id, data) in vms {
+                    q = q.bind(*im_id).bind(data);
+                }
+                return inserted(w, q.fetch_optional(conn).await);
+            }
+            if let Some(stmt) = d.insert_at_once(durable, w.replace_left_rows) {
+                return insert_at_once(conn, stmt, w, vms).await;
+            }
         }
         let mut tx = sqlx::Connection::begin_with(&mut *conn, self.dialect.begin_write())
             .await
