@@ -142,7 +142,7 @@ impl Ctx<'_> {
 /// Not an `async fn`: the operation is boxed at the call, so that the
 /// request's future holds a pointer to it rather than the operation's
 /// kilobytes, which the router's layers would copy each time they box or move
-/// the request's future (a fifth of the server's instructions per create).
+/// the request's future (a tenth of the server's instructions per create).
 fn run<T, F>(state: &AppState, op: F) -> impl Future<Output = Result<T, Failure>> + Send + use<T, F>
 where
     T: Send + 'static,

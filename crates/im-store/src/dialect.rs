@@ -242,7 +242,7 @@ impl Dialect {
 
     /// [`Dialect::insert_at_once`] with the owner keys and the VM rows bound
     /// one by one instead of as two JSON lists, for an insert of up to
-    /// [`VALUES_MAX_KEYS`] keys and [`VALUES_MAX_VMS`] VMs that replaces no
+    /// `VALUES_MAX_KEYS` keys and `VALUES_MAX_VMS` VMs that replaces no
     /// rows (not an import): PostgreSQL then parses no JSON, and no VM's data
     /// arrives escaped twice (0.03–0.05 ms less per create under `pgbench`,
     /// a tenth of the statement). Binds: `$1..$7` as `insert_inf`, then the

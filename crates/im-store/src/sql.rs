@@ -238,6 +238,24 @@ async fn insert_at_once(
     inserted(w, answer)
 }
 
+/// An insert as one statement with its rows bound one by one (see
+/// [`Dialect::insert_with_values`]).
+async fn insert_with_values(
+    conn: &mut AnyConnection,
+    stmt: &'static str,
+    w: &Prepared,
+    vms: &[(i64, String)],
+) -> Result<(), StoreError> {
+    let mut q = bind_inf_row(sqlx::query(stmt), w);
+    for key in &w.owner_keys {
+        q = q.bind(key);
+    }
+    for (im_id, data) in vms {
+        q = q.bind(*im_id).bind(data);
+    }
+    inserted(w, q.fetch_optional(conn).await)
+}
+
 /// The outcome of a one-statement insert from its answer: one row when the
 /// infrastructure was inserted.
 fn inserted<R>(w: &Prepared, answer: Result<Option<R>, sqlx::Error>) -> Result<(), StoreError> {
@@ -813,14 +831,7 @@ impl SqlStore {
             if let Some(stmt) =
                 d.insert_with_values(durable, w.replace_left_rows, w.owner_keys.len(), vms.len())
             {
-                let mut q = bind_inf_row(sqlx::query(stmt), w);
-                for key in &w.owner_keys {
-                    q = q.bind(key);
-                }
-                for (im_id, data) in vms {
-                    q = q.bind(*im_id).bind(data);
-                }
-                return inserted(w, q.fetch_optional(conn).await);
+                return insert_with_values(conn, stmt, w, vms).await;
             }
             if let Some(stmt) = d.insert_at_once(durable, w.replace_left_rows) {
                 return insert_at_once(conn, stmt, w, vms).await;
