@@ -49,11 +49,11 @@ fn features_json(fs: &Features) -> Map<String, J> {
                     .collect();
                 m.insert("softs".into(), J::Array(softs));
             }
-            Prop::Interval(lo, hi) => match (lo, hi) {
+            Prop::Interval(ends) => match &**ends {
                 (Some(a), Some(b)) if a.value == b.value => {
                     m.insert(name.clone(), feature_json(a));
                 }
-                _ => {
+                (lo, hi) => {
                     if let Some(a) = lo {
                         m.insert(format!("{name}_min"), feature_json(a));
                     }
@@ -305,7 +305,7 @@ fn json_features(o: &Map<String, J>, skip_reference: bool) -> Result<Features, R
                         items.push(FeatureItem::Feature(Feature::new(
                             k.as_str(),
                             Operator::Contains,
-                            Value::Features(json_features(obj, false)?),
+                            Value::Features(Box::new(json_features(obj, false)?)),
                         )));
                     }
                 }

@@ -50,8 +50,8 @@ pub enum Value {
     Str(String),
     /// A list of strings (`['a','b']`).
     List(Vec<String>),
-    /// The body of a `contains (...)` block.
-    Features(Features),
+    /// The body of a `contains (...)` block (boxed: see [`Prop::Interval`]).
+    Features(Box<Features>),
 }
 
 impl Value {
@@ -179,7 +179,9 @@ pub enum Missing {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Prop {
     /// A numeric interval `[lower, upper]`; `=` stores the same feature twice.
-    Interval(Option<Feature>, Option<Feature>),
+    /// Boxed, as is a `contains` body in [`Value`]: a map entry is then a
+    /// third of the size, and an infrastructure's RADLs stay in memory.
+    Interval(Box<(Option<Feature>, Option<Feature>)>),
     /// A string or list feature.
     Simple(Feature),
     /// `contains` blocks keyed by their `name` value.
@@ -216,11 +218,11 @@ impl Prop {
     /// This name's items in the reference's order (see [`Features::iter`]).
     pub(crate) fn items(&self) -> PropIter<'_> {
         match self {
-            Prop::Interval(a, b) => match (a, b) {
+            Prop::Interval(ends) => match &**ends {
                 (Some(a), Some(b)) if eq_bounds_of_one_value(a, b) => {
                     PropIter::Bounds(Some(a), None)
                 }
-                _ => PropIter::Bounds(a.as_ref(), b.as_ref()),
+                (a, b) => PropIter::Bounds(a.as_ref(), b.as_ref()),
             },
             Prop::Simple(f) => PropIter::Bounds(Some(f), None),
             Prop::Contains(m) => PropIter::Contains(m.values()),
@@ -365,7 +367,9 @@ impl Features {
         );
         let (index, old) = match self.props.get_full(f.name.as_str()) {
             None => (None, (INTERVAL_NONE, INTERVAL_NONE)),
-            Some((i, _, Prop::Interval(a, b))) => (Some(i), (bound(a.as_ref()), bound(b.as_ref()))),
+            Some((i, _, Prop::Interval(ends))) => {
+                (Some(i), (bound(ends.0.as_ref()), bound(ends.1.as_ref())))
+            }
             Some(_) => return Err(kind_mismatch(&f)),
         };
         let Some((lo, hi)) = interval_pick(old, new, conflict) else {
@@ -374,7 +378,7 @@ impl Features {
                 None => "None".to_string(),
             };
             let (a, b) = match index.and_then(|i| self.props.get_index(i)) {
-                Some((_, Prop::Interval(a, b))) => (a.as_ref(), b.as_ref()),
+                Some((_, Prop::Interval(ends))) => (ends.0.as_ref(), ends.1.as_ref()),
                 _ => (None, None),
             };
             return Err(RadlError::model(
@@ -397,17 +401,18 @@ impl Features {
         };
         match (index, key) {
             (Some(i), _) => {
-                if let Some((_, Prop::Interval(a, b))) = self.props.get_index_mut(i) {
+                if let Some((_, Prop::Interval(ends))) = self.props.get_index_mut(i) {
                     if lo == End::New {
-                        *a = new_lo;
+                        ends.0 = new_lo;
                     }
                     if hi == End::New {
-                        *b = new_hi;
+                        ends.1 = new_hi;
                     }
                 }
             }
             (None, Some(key)) => {
-                self.props.insert(key, Prop::Interval(new_lo, new_hi));
+                self.props
+                    .insert(key, Prop::Interval(Box::new((new_lo, new_hi))));
             }
             (None, None) => {}
         }
@@ -438,7 +443,7 @@ impl Features {
                 if let (Value::Features(target), Value::Features(new_inner)) =
                     (&mut merged.value, f.value)
                 {
-                    for item in new_inner.into_items() {
+                    for item in (*new_inner).into_items() {
                         target.add(item, conflict, missing)?;
                     }
                 }
@@ -522,7 +527,7 @@ impl Features {
     pub fn get_feature(&self, name: &str) -> Option<&Feature> {
         match self.props.get(name)? {
             Prop::Simple(f) => Some(f),
-            Prop::Interval(a, b) => a.as_ref().or(b.as_ref()),
+            Prop::Interval(ends) => ends.0.as_ref().or(ends.1.as_ref()),
             _ => None,
         }
     }
@@ -548,7 +553,7 @@ impl Features {
             Some(Prop::Contains(m)) => m
                 .values()
                 .filter_map(|f| match &f.value {
-                    Value::Features(inner) => Some(inner),
+                    Value::Features(inner) => Some(&**inner),
                     _ => None,
                 })
                 .collect(),
@@ -570,7 +575,7 @@ impl Features {
         let mut f = Feature::new(name, Operator::Eq, value);
         f.unit = unit.to_string();
         let prop = if matches!(f.value, Value::Number(_)) {
-            Prop::Interval(Some(f.clone()), Some(f))
+            Prop::Interval(Box::new((Some(f.clone()), Some(f))))
         } else {
             Prop::Simple(f)
         };
@@ -759,7 +764,7 @@ impl System {
             let f = Feature::new(
                 "disk.0.applications",
                 Operator::Contains,
-                Value::Features(app),
+                Value::Features(Box::new(app)),
             );
             // Cannot conflict: the name key is new after the removal above.
             let _ = self

@@ -80,7 +80,8 @@ impl Display for Features {
             }
         };
         for prop in self.props.values() {
-            if let Prop::Interval(Some(lo), Some(hi)) = prop
+            if let Prop::Interval(ends) = prop
+                && let (Some(lo), Some(hi)) = &**ends
                 && let Some((a, b)) = interval_order(lo, hi)
             {
                 item(f, FeatureRef::Feature(a))?;

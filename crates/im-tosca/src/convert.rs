@@ -860,7 +860,7 @@ impl<'a> Converter<'a> {
                 &mut sys.features,
                 "disk.0.applications",
                 Operator::Contains,
-                im_radl::Value::Features(inner),
+                im_radl::Value::Features(Box::new(inner)),
                 "",
             )?;
         }
