@@ -46,7 +46,9 @@ use axum::response::Response;
 use im_core::Manager;
 use tokio::sync::Semaphore;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::trace::TraceLayer;
 
 pub use handlers::VERSION;
@@ -138,7 +140,19 @@ pub fn router(manager: Arc<Manager>, config: ApiConfig) -> Router {
                 tracing::debug_span!("request", method = %req.method(), uri = %req.uri().path(), id)
             }),
         )
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(SetRequestIdLayer::x_request_id(NewRequestId))
+}
+
+/// A new request's id: a UUID unique in this process, made without a
+/// system call (see [`im_core::unique_uuid`]).
+#[derive(Clone, Copy)]
+struct NewRequestId;
+
+impl MakeRequestId for NewRequestId {
+    fn make_request_id<B>(&mut self, _request: &Request<B>) -> Option<RequestId> {
+        let id = im_core::unique_uuid().hyphenated().to_string();
+        HeaderValue::from_str(&id).ok().map(RequestId::new)
+    }
 }
 
 async fn handle(State(state): State<Arc<AppState>>, req: Request<Body>) -> Response {

@@ -69,7 +69,7 @@ impl CloudConnector for Dummy {
                 Ok(LaunchedVm {
                     // IM-compat: the reference uses centiseconds since the epoch,
                     // which repeat for VMs launched together; a UUID never does.
-                    cloud_id: uuid::Uuid::new_v4().simple().to_string(),
+                    cloud_id: im_core::unique_uuid().simple().to_string(),
                     info,
                     state: vm_state::RUNNING.into(),
                 })

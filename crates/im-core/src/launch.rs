@@ -402,20 +402,31 @@ impl Manager {
             return Ok(Vec::new());
         }
         radl.check()?;
-        // The references completed from the stored RADL must check too.
+        // The references completed from the stored RADL must check too; a
+        // RADL without references is what was just checked.
+        let completed = radl.has_references();
         if let Err(e) = self
             .complete_radl(inf, &mut radl)
-            .and_then(|()| radl.check().map_err(ImError::from))
+            .and_then(|()| match completed {
+                true => radl.check().map_err(ImError::from),
+                false => Ok(()),
+            })
         {
             inf.configured.get_or_insert(false);
             inf.add_cont_msg(&format!("Error parsing RADL: {e}"));
             return Err(e);
         }
-        let backup = inf.radl.clone();
-        inf.radl.update_with(&radl);
-        if let Err(e) = inf.radl.check() {
-            inf.radl = backup;
-            return Err(e.into());
+        // Merged into an empty RADL (a create), every sentence of the result
+        // is one of `radl`'s, which checked: only a merge needs a check.
+        if inf.radl.is_empty() {
+            inf.radl.update_with(&radl);
+        } else {
+            let backup = inf.radl.clone();
+            inf.radl.update_with(&radl);
+            if let Err(e) = inf.radl.check() {
+                inf.radl = backup;
+                return Err(e.into());
+            }
         }
         if radl.deploys.is_empty() {
             inf.add_cont_msg("Infrastructure without any deploy. Exiting.");

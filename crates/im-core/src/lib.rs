@@ -23,7 +23,7 @@ mod work;
 pub use connector::{CloudConnector, ConnectorFactory, LaunchedVm, VmRef, VmStatus};
 pub use error::ImError;
 pub use manager::{Deployment, InfState, Manager};
-pub use model::{Infrastructure, Vm, now_secs, vm_state};
+pub use model::{Infrastructure, Vm, now_secs, unique_uuid, vm_state};
 pub use ops::Date;
 pub use settings::{BootMode, Settings};
 pub use state::aggregate;

@@ -802,7 +802,11 @@ pub(crate) fn property_json(system: &System, prop: &str) -> Option<Value> {
     if !apps.is_empty() {
         let mut tmp = System::new("p");
         for app in apps {
-            let f = Feature::new(prop, Operator::Contains, RValue::Features(Box::new(app.clone())));
+            let f = Feature::new(
+                prop,
+                Operator::Contains,
+                RValue::Features(Box::new(app.clone())),
+            );
             let _ = tmp
                 .features
                 .add(FeatureItem::Feature(f), Conflict::Other, Missing::Other);

@@ -40,6 +40,25 @@ pub fn now_secs() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
+/// A UUID (version 4 in form) that no other call in this process returns,
+/// for ids that must be unique but need not be unpredictable (request ids,
+/// the Dummy cloud's VM ids): a random key drawn once per process, then a
+/// counter, instead of a `getrandom` system call per id. Never for secrets.
+pub fn unique_uuid() -> uuid::Uuid {
+    static KEY: std::sync::OnceLock<[u8; 8]> = std::sync::OnceLock::new();
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let key = KEY.get_or_init(|| {
+        let b = uuid::Uuid::new_v4().into_bytes();
+        [b[0], b[1], b[2], b[3], b[4], b[5], b[7], b[9]]
+    });
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(key);
+    // The counter's top two bits go to the variant: unique below 2^62 ids.
+    bytes[8..].copy_from_slice(&n.to_be_bytes());
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
+}
+
 /// One VM of an infrastructure.
 #[derive(Debug, Clone)]
 pub struct Vm {
@@ -525,5 +544,23 @@ impl Infrastructure {
             );
         }
         Ok(inf)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unique_uuid;
+
+    #[test]
+    fn unique_uuids_are_version_4_and_never_repeat_in_a_process() {
+        let ids: Vec<uuid::Uuid> = (0..1000).map(|_| unique_uuid()).collect();
+        let distinct: std::collections::HashSet<_> = ids.iter().collect();
+        assert_eq!(distinct.len(), ids.len());
+        for id in &ids {
+            assert_eq!(id.get_version_num(), 4, "{id}");
+            assert_eq!(id.get_variant(), uuid::Variant::RFC4122, "{id}");
+        }
+        // One process key: ids differ in their counter half only.
+        assert_eq!(ids[0].as_bytes()[..6], ids[999].as_bytes()[..6]);
     }
 }

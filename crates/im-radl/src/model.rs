@@ -979,6 +979,19 @@ impl Radl {
         Self::default()
     }
 
+    /// Whether it has no sentence at all (a new infrastructure's RADL).
+    pub fn is_empty(&self) -> bool {
+        *self == Radl::default()
+    }
+
+    /// Whether a network, system or configure is only a reference to one
+    /// defined elsewhere (`system front`, without a body).
+    pub fn has_references(&self) -> bool {
+        self.networks.iter().any(|n| n.reference)
+            || self.systems.iter().any(|s| s.reference)
+            || self.configures.iter().any(|c| c.reference)
+    }
+
     /// Adds a sentence; returns whether it was added.
     pub fn add(&mut self, aspect: Aspect, ifpresent: IfPresent) -> Result<bool, RadlError> {
         match aspect {

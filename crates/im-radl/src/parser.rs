@@ -493,7 +493,11 @@ impl<'a> Parser<'a> {
             self.expect(&Tok::LParen, "'('")?;
             let start = self.features()?;
             self.expect(&Tok::RParen, "'and' or ')'")?;
-            let mut f = Feature::new(name, Operator::Contains, Value::Features(Box::new(self.body(start)?)));
+            let mut f = Feature::new(
+                name,
+                Operator::Contains,
+                Value::Features(Box::new(self.body(start)?)),
+            );
             f.pos = pos;
             return Ok(FeatureItem::Feature(f));
         }
