@@ -405,13 +405,13 @@ impl Manager {
         // The references completed from the stored RADL must check too; a
         // RADL without references is what was just checked.
         let completed = radl.has_references();
-        if let Err(e) = self
-            .complete_radl(inf, &mut radl)
-            .and_then(|()| match completed {
-                true => radl.check().map_err(ImError::from),
-                false => Ok(()),
-            })
-        {
+        if let Err(e) = self.complete_radl(inf, &mut radl).and_then(|()| {
+            if completed {
+                radl.check().map_err(ImError::from)
+            } else {
+                Ok(())
+            }
+        }) {
             inf.configured.get_or_insert(false);
             inf.add_cont_msg(&format!("Error parsing RADL: {e}"));
             return Err(e);
